@@ -1,0 +1,1 @@
+"""Compute layer: unlabelled torch tensors in, tensors out (device and dtype kept)."""

@@ -1,0 +1,73 @@
+"""Input checks shared by every capability: each error names the argument, says what was
+wrong and what to do instead."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+
+_GIB = 2.0**30
+
+
+def check_finite(value, name: str) -> None:
+    """Raise if ``value`` (tensor or array) holds NaN or inf."""
+    if isinstance(value, torch.Tensor):
+        bad = int((~torch.isfinite(value)).sum())
+        size = value.numel()
+    else:
+        arr = np.asarray(value)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"{name} must be numeric; got dtype {arr.dtype}.")
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        size = arr.size
+    if bad:
+        raise ValueError(
+            f"{name} has {bad} non-finite value(s) (NaN or inf) out of {size}: "
+            f"drop or fill them first (e.g. with xarray's .dropna or .fillna)."
+        )
+
+
+def check_reg(reg, name: str = "reg") -> np.ndarray:
+    """Return ``reg`` as a 1-D float64 array after checking it is finite and >= 0."""
+    arr = np.asarray(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg, dtype=float)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D grid; got shape {arr.shape}.")
+    arr = np.atleast_1d(arr)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: pass a scalar or at least one value.")
+    check_finite(arr, name)
+    if (arr < 0).any():
+        raise ValueError(
+            f"{name} must be >= 0 (it is a regularization strength); got {arr[arr < 0][0]!r}. "
+            "A geometric grid such as numpy.logspace(-8, 0, 50) is the usual choice."
+        )
+    return arr
+
+
+def available_bytes(device: torch.device) -> float:
+    """Memory a new allocation can use on ``device`` (free GPU memory, or available RAM)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return float(free)
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: do not block the user
+        return math.inf
+
+
+def check_memory(nbytes: float, device, *, name: str, what: str, alternative: str) -> None:
+    """Raise MemoryError before allocating when ``nbytes`` cannot fit on ``device``."""
+    avail = available_bytes(device)
+    if nbytes > avail:
+        raise MemoryError(
+            f"{name}: {what} needs about {nbytes / _GIB:.3g} GiB on {device}, but only about "
+            f"{avail / _GIB:.3g} GiB is available. {alternative}"
+        )
+
+
+def itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()

@@ -1,0 +1,485 @@
+"""Regularization as spectral filtering, on unlabelled tensors.
+
+Decompose once, then every regularization strength costs a few vector operations:
+
+* :func:`svd_basis`, :func:`general_form_basis` and :func:`kernel_basis` build a
+  :class:`SpectralBasis` (the expensive step, done once);
+* :func:`filter_factors` evaluates a filter ``h(s, reg)`` with ``s = sigma**2`` on a
+  whole grid of ``reg`` values;
+* :func:`filtered_solution` reassembles the solution for the given factors (what a
+  slider move costs);
+* :func:`path_criteria` scores the whole grid at once: residual and solution norms,
+  GCV, leave-one-out, L-curve curvature, error and discrepancy.
+
+Everything stays on the device and in the dtype of the tensors passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .checks import check_memory, itemsize
+
+__all__ = [
+    "SpectralBasis",
+    "svd_basis",
+    "general_form_basis",
+    "kernel_basis",
+    "difference_operator",
+    "filter_factors",
+    "FILTERS",
+    "filtered_solution",
+    "path_criteria",
+    "landweber_iterations",
+    "landweber_steps",
+    "check_svd_memory",
+    "residual_and_solution_norms",
+]
+
+CONVENTIONS = (
+    "filters h(s, reg) act on s = sigma**2 (squared singular value; squared generalized "
+    "singular value with a penalty L; kernel eigenvalue); tikhonov h = s/(s+reg), so reg = "
+    "scikit-learn's alpha = regtools' lambda**2; coordinate 's' on 'mode' holds sigma"
+)
+
+
+@dataclass(frozen=True)
+class SpectralBasis:
+    """A decomposition in standard form, computed once and reused for every ``reg``.
+
+    The regularized solution for filter factors ``f`` is
+    ``x = x0 + V @ (f * beta * scale)`` with ``beta = U.T @ b`` and
+    ``x0 = X0 @ (Q0.T @ b)`` (the unpenalized part: the null space of the penalty).
+
+    Attributes
+    ----------
+    U : (m, k) orthonormal left vectors.
+    s : (k,) the filter's argument, descending: sigma**2 (SVD, GSVD) or the kernel
+        eigenvalue.
+    V : (n, k) maps mode coefficients to the solution.
+    scale : (k,) 1/sigma for the SVD and GSVD, 1/eigenvalue for a kernel (dual
+        coefficients); 0 where s == 0.
+    Q0, X0 : (m, q), (n, q) the unpenalized part (q = 0 without a penalty).
+    kind : "svd", "gsvd" or "kernel".
+    """
+
+    U: torch.Tensor
+    s: torch.Tensor
+    V: torch.Tensor
+    scale: torch.Tensor
+    Q0: torch.Tensor
+    X0: torch.Tensor
+    kind: str
+
+    @property
+    def sigma(self) -> torch.Tensor:
+        """Singular values (square roots of ``s``)."""
+        return self.s.sqrt()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(m, n) of the operator."""
+        return self.U.shape[0], self.V.shape[0]
+
+    def coefficients(self, b: torch.Tensor) -> torch.Tensor:
+        """``beta = U.T b`` for ``b`` of shape (..., m).
+
+        In general form b's unpenalized part ``Q0 Q0^T b`` is removed first (regtools'
+        ``b - A x0``): U is orthogonal to Q0 only to ``eps / sigma`` for tiny sigma, and the
+        often large unpenalized part would otherwise leak into those modes.
+        """
+        if self.Q0.shape[1]:
+            b = b - (b @ self.Q0) @ self.Q0.T
+        return b @ self.U
+
+    def unpenalized(self, b: torch.Tensor) -> torch.Tensor:
+        """``x0``, the part of the solution the penalty does not touch, shape (..., n)."""
+        return (b @ self.Q0) @ self.X0.T
+
+    def outside_norm_sq(self, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """``||b - Q0 Q0^T b - U beta||^2``: the residual no filter can remove."""
+        rest = b - (b @ self.Q0) @ self.Q0.T - beta @ self.U.T
+        return (rest * rest).sum(-1)
+
+
+def _empty(m: int, like: torch.Tensor) -> torch.Tensor:
+    return like.new_zeros((m, 0))
+
+
+def _inverse(values: torch.Tensor) -> torch.Tensor:
+    safe = torch.where(values > 0, values, torch.ones_like(values))
+    return torch.where(values > 0, 1.0 / safe, torch.zeros_like(values))
+
+
+def check_svd_memory(m: int, n: int, dtype, device, name: str) -> None:
+    k = min(m, n)
+    # a copy of A, U, V and LAPACK's workspace (about another copy)
+    nbytes = itemsize(dtype) * (2 * m * n + (m + n) * k + k)
+    check_memory(
+        nbytes,
+        device,
+        name=name,
+        what=f"the SVD of a {m} x {n} matrix in {dtype}",
+        alternative=(
+            "Use dtype=torch.float32 (half the memory), a device with more memory, fewer "
+            "rows or columns, or, when one side is small, the kernel form on A @ A.T."
+        ),
+    )
+
+
+def svd_basis(A: torch.Tensor) -> SpectralBasis:
+    """Thin SVD of ``A`` (m, n): ``s = sigma**2``, ``U``, ``V`` and ``scale = 1/sigma``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> basis = svd_basis(torch.eye(3, dtype=torch.float64))
+    >>> basis.s.tolist()
+    [1.0, 1.0, 1.0]
+    """
+    m, n = A.shape
+    check_svd_memory(m, n, A.dtype, A.device, "A")
+    U, sigma, Vh = torch.linalg.svd(A, full_matrices=False)
+    return SpectralBasis(
+        U=U, s=sigma * sigma, V=Vh.mT, scale=_inverse(sigma),
+        Q0=_empty(m, A), X0=_empty(n, A), kind="svd",
+    )
+
+
+def kernel_basis(K: torch.Tensor) -> SpectralBasis:
+    """Eigendecomposition of a symmetric positive semi-definite kernel matrix ``K``.
+
+    ``s`` is the eigenvalue, clipped below at ``eps**2 * s_max`` (zero and negative
+    eigenvalues are round-off; keeping them positive gives the right limit
+    ``h(s, reg)/s -> h'(0)`` for the dual coefficients, e.g. ``1/reg`` for Tikhonov), and the
+    solution is the vector of dual coefficients ``alpha`` with fitted values ``K alpha``;
+    for Tikhonov this is kernel ridge regression, ``alpha = (K + reg I)^{-1} y``.
+    """
+    n = K.shape[0]
+    if K.ndim != 2 or K.shape[1] != n:
+        raise ValueError(f"K must be a square matrix; got shape {tuple(K.shape)}.")
+    check_svd_memory(n, n, K.dtype, K.device, "K")
+    lam, Q = torch.linalg.eigh(0.5 * (K + K.mT))
+    lam, Q = lam.flip(0), Q.flip(1)
+    lam = lam.clamp_min(float(lam[0].clamp_min(0)) * torch.finfo(K.dtype).eps ** 2 or torch.finfo(K.dtype).tiny)
+    return SpectralBasis(
+        U=Q, s=lam, V=Q, scale=_inverse(lam), Q0=_empty(n, K), X0=_empty(n, K), kind="kernel"
+    )
+
+
+def difference_operator(n: int, order: int = 1, *, dtype=torch.float64, device=None) -> torch.Tensor:
+    """The (n - order) x n discrete derivative of the given order (1 or 2), unscaled.
+
+    Examples
+    --------
+    >>> difference_operator(3, 1).tolist()
+    [[-1.0, 1.0, 0.0], [0.0, -1.0, 1.0]]
+    """
+    if order not in (1, 2) or n <= order:
+        raise ValueError(f"L: a difference operator needs order 1 or 2 and n > order; got order={order}, n={n}.")
+    stencil = [-1.0, 1.0] if order == 1 else [1.0, -2.0, 1.0]
+    D = torch.zeros(n - order, n, dtype=dtype, device=device)
+    rows = torch.arange(n - order, device=device)
+    for j, c in enumerate(stencil):
+        D[rows, rows + j] = c
+    return D
+
+
+def general_form_basis(A: torch.Tensor, L: torch.Tensor) -> SpectralBasis:
+    """Standard-form transformation of ``min ||Ax - b||^2 + reg ||Lx||^2`` (Elden).
+
+    With W an orthonormal basis of the null space of L and ``L_A^+ = (I - W (AW)^+ A) L^+``
+    (the A-weighted pseudo-inverse), the problem becomes standard Tikhonov in
+    ``y = L x`` with ``A_bar = A L_A^+``, plus the unpenalized part
+    ``x0 = W (AW)^+ b``. The singular values of ``A_bar`` are the generalized singular
+    values of (A, L), so ``s = gamma**2`` and every filter applies unchanged; moving
+    ``reg`` then solves no linear system. ``solution_norm`` is the semi-norm ``||L x||``.
+    """
+    m, n = A.shape
+    if L.ndim != 2 or L.shape[1] != n:
+        raise ValueError(
+            f"L must be a matrix with as many columns as A ({n}); got shape {tuple(L.shape)}. "
+            "Pass L='d1' or L='d2' for a first or second difference."
+        )
+    check_svd_memory(m, n, A.dtype, A.device, "A")
+    UL, sL, VLh = torch.linalg.svd(L, full_matrices=True)
+    tol = sL.max() * max(L.shape) * torch.finfo(L.dtype).eps if sL.numel() else 0.0
+    r = int((sL > tol).sum())
+    VL = VLh.mT
+    W = VL[:, r:]  # null space of L
+    L_pinv = VL[:, :r] @ (UL[:, :r] / sL[:r]).mT
+    AL = A @ L_pinv
+    if W.shape[1]:
+        Q0, R0 = torch.linalg.qr(A @ W)
+        diag = R0.diagonal().abs()
+        if diag.min() <= diag.max() * max(m, n) * torch.finfo(A.dtype).eps or diag.max() == 0:
+            raise ValueError(
+                "L: the null spaces of A and L intersect, so the penalized problem has no "
+                "unique solution; use a penalty whose null space A determines (e.g. L='d1' "
+                "instead of 'd2', or the identity)."
+            )
+        X0 = torch.linalg.solve_triangular(R0, W, upper=True, left=False)  # W R0^{-1}
+        A_bar = AL - Q0 @ (Q0.T @ AL)
+        L_A_pinv = L_pinv - X0 @ (Q0.T @ AL)
+    else:
+        Q0, X0 = _empty(m, A), _empty(n, A)
+        A_bar, L_A_pinv = AL, L_pinv
+    Ub, gamma, Vbh = torch.linalg.svd(A_bar, full_matrices=False)
+    # A_bar's range is orthogonal to Q0: drop the structural zero singular values
+    keep = gamma > gamma.max() * max(m, n) * torch.finfo(A.dtype).eps
+    Ub, gamma, Vb = Ub[:, keep], gamma[keep], Vbh.mT[:, keep]
+    return SpectralBasis(
+        U=Ub, s=gamma * gamma, V=L_A_pinv @ Vb, scale=1.0 / gamma, Q0=Q0, X0=X0, kind="gsvd"
+    )
+
+
+# ----------------------------------------------------------------------------- filters
+
+
+def _tikhonov(s, reg):
+    return torch.where(s > 0, s / (s + reg).clamp_min(torch.finfo(s.dtype).tiny), 0.0)
+
+
+def _tsvd(s, reg):
+    return ((s >= reg) & (s > 0)).to(s.dtype)
+
+
+def _showalter(s, reg):
+    ratio = torch.where(reg > 0, s / reg.clamp_min(torch.finfo(s.dtype).tiny), math.inf)
+    return torch.where(s > 0, -torch.expm1(-ratio), 0.0)
+
+
+def _iterated_tikhonov(s, reg, order=2):
+    if int(order) != order or order < 1:
+        raise ValueError(f"order must be a positive integer (the number of Tikhonov steps); got {order!r}.")
+    # 1 - (reg/(s+reg))**m written so that small s keeps full relative precision
+    base = torch.log1p(-_tikhonov(s, reg).clamp_max(1.0))
+    return torch.where(s > 0, -torch.expm1(order * base), 0.0)
+
+
+def landweber_iterations(reg, omega: float) -> torch.Tensor:
+    """Landweber's iteration count for a strength: ``k = max(1, round(1/(omega*reg)))``."""
+    k = torch.round(1.0 / (omega * reg))
+    return torch.where(reg > 0, k.clamp_min(1.0), math.inf)
+
+
+def _landweber(s, reg, omega=None, n_iter=None):
+    s_max = float(s.max()) if s.numel() else 0.0
+    if omega is None:
+        omega = 1.0 / s_max if s_max > 0 else 1.0
+    if not (0 < omega <= (1.0 / s_max) * (1 + 1e-12) if s_max > 0 else omega > 0):
+        raise ValueError(
+            f"omega={omega!r} is outside Landweber's range 0 < omega <= 1/sigma_1**2 = {1 / s_max:.6g}; "
+            "leave omega=None for the default 1/sigma_1**2."
+        )
+    if n_iter is not None:
+        k = torch.as_tensor(n_iter, dtype=s.dtype, device=s.device).reshape(-1, 1)
+        if (k < 0).any() or (k != torch.round(k)).any():
+            raise ValueError(f"n_iter must be a non-negative integer count of iterations; got {n_iter!r}.")
+        k = k.expand(reg.shape[0], 1)
+    else:
+        k = landweber_iterations(reg, omega)
+    # 1 - (1 - omega s)**k, stable for small omega*s and huge k
+    safe_k = torch.where(k > 0, k, 1.0)
+    f = -torch.expm1(safe_k * torch.log1p(-(omega * s).clamp_max(1.0)))
+    return torch.where((s > 0) & (k > 0), f, 0.0), k[:, 0]
+
+
+FILTERS: dict[str, Callable] = {
+    "tikhonov": _tikhonov,
+    "tsvd": _tsvd,
+    "landweber": _landweber,
+    "showalter": _showalter,
+    "iterated_tikhonov": _iterated_tikhonov,
+}
+
+_OPTIONS = {"landweber": {"omega", "n_iter"}, "iterated_tikhonov": {"order"}}
+
+
+def method_name(method) -> str:
+    """The name recorded in results for a method string or a user callable."""
+    return method if isinstance(method, str) else getattr(method, "__name__", "custom")
+
+
+def filter_factors(s: torch.Tensor, reg: torch.Tensor, method="tikhonov", **options):
+    """Filter factors ``h(s, reg)`` for every ``reg`` (R,) and mode ``s`` (k,).
+
+    Filters of ``s = sigma**2``:
+
+    ========================= ==============================================
+    ``tikhonov``              ``s / (s + reg)``
+    ``tsvd``                  ``1 if s >= reg else 0`` (native: ``rank``)
+    ``landweber``             ``1 - (1 - omega s)**k``, ``k = max(1, round(1/(omega reg)))``,
+                              ``0 < omega <= 1/sigma_1**2`` (default ``1/sigma_1**2``),
+                              or ``n_iter=k`` directly (wins over reg; native: ``n_iter``)
+    ``showalter``             ``1 - exp(-s / reg)`` (gradient flow for time 1/reg)
+    ``iterated_tikhonov``     ``1 - (reg / (s + reg))**order`` (default order 2)
+    callable ``h(s, reg)``    ``s`` of shape (1, k), ``reg`` of shape (R, 1)
+    ========================= ==============================================
+
+    Returns
+    -------
+    factors : (R, k) tensor
+    native : dict with the method's own parameter per reg, e.g. ``{"rank": (R,)}``
+
+    Examples
+    --------
+    >>> import torch
+    >>> s = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64)
+    >>> f, _ = filter_factors(s, torch.tensor([1.0], dtype=torch.float64))
+    >>> f.tolist()
+    [[0.8, 0.5, 0.2]]
+    """
+    reg = torch.as_tensor(reg, dtype=s.dtype, device=s.device).reshape(-1, 1)
+    if (reg < 0).any() or not torch.isfinite(reg).all():
+        raise ValueError("reg must be finite and >= 0 (a regularization strength).")
+    sk = s.reshape(1, -1)
+    native = {}
+    if callable(method):
+        if options:
+            raise TypeError(f"a callable method takes no options; got {sorted(options)}.")
+        f = torch.as_tensor(method(sk, reg), dtype=s.dtype, device=s.device)
+        f = torch.broadcast_to(f, (reg.shape[0], s.shape[0]))
+        if not torch.isfinite(f).all():
+            raise ValueError("method: the callable filter returned non-finite factors.")
+        return f, native
+    if method not in FILTERS:
+        raise ValueError(f"method={method!r} is unknown; choose one of {sorted(FILTERS)} or pass a callable h(s, reg).")
+    unknown = set(options) - _OPTIONS.get(method, set())
+    if unknown:
+        raise TypeError(
+            f"method={method!r} takes no option(s) {sorted(unknown)}; it takes {sorted(_OPTIONS.get(method, ())) or 'none'}."
+        )
+    if method == "landweber":
+        f, k = _landweber(sk, reg, **options)
+        native["n_iter"] = k
+    else:
+        f = FILTERS[method](sk, reg, **options)
+        if method == "tsvd":
+            native["rank"] = f.sum(-1)
+    return f, native
+
+
+# --------------------------------------------------------------------- reassemble & score
+
+
+def filtered_solution(basis: SpectralBasis, beta: torch.Tensor, f: torch.Tensor, x0=None) -> torch.Tensor:
+    """``x = x0 + V (f beta scale)`` for factors ``f`` (R, k), ``beta`` (B, k): (B, R, n)."""
+    coef = f.unsqueeze(0) * (beta * basis.scale).unsqueeze(1)
+    x = coef @ basis.V.T
+    if x0 is not None and basis.X0.shape[1]:
+        x = x + x0.unsqueeze(1)
+    return x
+
+
+def residual_and_solution_norms(basis, beta, f, outside_sq):
+    """Residual and solution norms for factors f (R, k) and coefficients beta (B, k)."""
+    res_sq = (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) ** 2).sum(-1) + outside_sq.unsqueeze(1)
+    inv_sigma = _inverse(basis.s.sqrt())
+    sol_sq = ((f.unsqueeze(0) * (beta * inv_sigma).unsqueeze(1)) ** 2).sum(-1)
+    return res_sq, sol_sq
+
+
+def tikhonov_curvature(basis, beta, reg, res_sq, sol_sq):
+    """Hansen's closed-form curvature of the Tikhonov L-curve (log||r||, log||x||).
+
+    In regtools' variable ``lam = sqrt(reg)`` with ``eta = ||x||^2`` and ``rho = ||r||^2``:
+    ``kappa = -2 (eta rho / eta') (lam^2 eta' rho + 2 lam eta rho + lam^4 eta eta')
+    / (lam^4 eta^2 + rho^2)^(3/2)`` where ``eta' = -(4/lam) sum (1-f) f^2 beta^2 / s``.
+    The sign makes the corner a maximum (positive), as when the curve is traversed in
+    the direction of increasing reg (see :func:`grid_curvature`).
+    """
+    lam = reg.sqrt().unsqueeze(0)
+    f, _ = filter_factors(basis.s, reg, "tikhonov")
+    inv_s = _inverse(basis.s)
+    deta = -(4 / lam) * (((1 - f) * f * f).unsqueeze(0) * (beta * beta * inv_s).unsqueeze(1)).sum(-1)
+    eta, rho = sol_sq, res_sq
+    num = lam**2 * deta * rho + 2 * lam * eta * rho + lam**4 * eta * deta
+    kappa = -2 * (eta * rho / deta) * num / (lam**4 * eta**2 + rho**2) ** 1.5
+    return torch.where(lam > 0, kappa, torch.nan)
+
+
+def grid_curvature(reg, res_sq, sol_sq):
+    """Curvature of (log||r||, log||x||) by finite differences in log(reg) on the grid."""
+    R = reg.shape[0]
+    if R < 3 or (reg <= 0).any() or (torch.diff(reg) <= 0).any():
+        return torch.full_like(res_sq, torch.nan)
+    t = reg.log()
+    a = 0.5 * res_sq.clamp_min(torch.finfo(res_sq.dtype).tiny).log()
+    c = 0.5 * sol_sq.clamp_min(torch.finfo(sol_sq.dtype).tiny).log()
+    (da,) = torch.gradient(a, spacing=(t,), dim=-1)
+    (dc,) = torch.gradient(c, spacing=(t,), dim=-1)
+    (dda,) = torch.gradient(da, spacing=(t,), dim=-1)
+    (ddc,) = torch.gradient(dc, spacing=(t,), dim=-1)
+    return (da * ddc - dda * dc) / (da**2 + dc**2) ** 1.5
+
+
+def path_criteria(
+    basis: SpectralBasis,
+    b: torch.Tensor,
+    reg: torch.Tensor,
+    f: torch.Tensor,
+    *,
+    method="tikhonov",
+    x: torch.Tensor | None = None,
+    x_true: torch.Tensor | None = None,
+    noise_norm: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Score every ``reg`` at once for right-hand sides ``b`` (B, m) and factors ``f`` (R, k).
+
+    Returns (B, R) tensors:
+
+    * ``residual_norm`` ``||b - A x||`` (including the part of b outside the range of A),
+      ``solution_norm`` ``||x||`` (``||L x||`` in general form, the RKHS norm for a kernel);
+    * ``gcv`` = ``m ||r||^2 / (m - trace H)^2`` (Golub, Heath and Wahba 1979;
+      regtools' gcv omits the factor m, which does not move the minimum);
+    * ``loo`` = ``mean_i (e_i / (1 - H_ii))^2`` with H the influence matrix of the filter;
+      exact leave-one-out for Tikhonov (standard and general form), the same linear-
+      smoother formula, an approximation to refitting, for the other filters;
+    * ``curvature`` of the L-curve: Hansen's closed form for Tikhonov, finite differences
+      in log(reg) on the grid for the others (NaN when the grid cannot give it);
+    * ``error_norm`` ``||x - x_true||`` when ``x_true`` is given (needs ``x``);
+    * ``discrepancy`` = ``||r|| / noise_norm`` when ``noise_norm`` is given.
+    """
+    m = b.shape[-1]
+    q = basis.Q0.shape[1]
+    beta = basis.coefficients(b)
+    outside_sq = basis.outside_norm_sq(b, beta)
+    res_sq, sol_sq = residual_and_solution_norms(basis, beta, f, outside_sq)
+    out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
+
+    dof = q + f.sum(-1)  # trace of the influence matrix, (R,)
+    out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
+
+    # leave-one-out: e = b - H b, H_ii = diag(Q0 Q0^T) + sum_j f_j U_ij^2
+    h_diag = f @ (basis.U * basis.U).T + (basis.Q0 * basis.Q0).sum(-1)
+    rest = b - (b @ basis.Q0) @ basis.Q0.T - beta @ basis.U.T
+    e = rest.unsqueeze(1) + (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) @ basis.U.T)
+    one_minus_h = (1 - h_diag).unsqueeze(0)
+    interpolates = (one_minus_h <= 16 * torch.finfo(b.dtype).eps).any(-1)
+    loo = ((e / torch.where(one_minus_h > 0, one_minus_h, 1.0)) ** 2).mean(-1)
+    out["loo"] = torch.where(interpolates, math.inf, loo)
+
+    if method == "tikhonov":
+        out["curvature"] = tikhonov_curvature(basis, beta, reg, res_sq, sol_sq)
+    else:
+        out["curvature"] = grid_curvature(reg, res_sq, sol_sq)
+    if x_true is not None:
+        if x is None:
+            raise ValueError("path_criteria needs the solutions x to compute error_norm.")
+        out["error_norm"] = torch.linalg.vector_norm(x - x_true.unsqueeze(-2), dim=-1)
+    if noise_norm is not None:
+        out["discrepancy"] = out["residual_norm"] / noise_norm.reshape(-1, 1)
+    return out
+
+
+def landweber_steps(A: torch.Tensor, b: torch.Tensor, n_iter: int, omega: float) -> torch.Tensor:
+    """``n_iter`` explicit Landweber steps ``x <- x + omega A^T (b - A x)`` from x = 0."""
+    x = torch.zeros(A.shape[1], dtype=A.dtype, device=A.device)
+    for _ in range(n_iter):
+        x = x + omega * (A.T @ (b - A @ x))
+    return x

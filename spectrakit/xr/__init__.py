@@ -1,0 +1,5 @@
+"""xarray layer: labelled inputs in, numpy-backed xarray results out."""
+
+from .filtering import choose, picard, regularize, regularize_kernel
+
+__all__ = ["regularize", "regularize_kernel", "choose", "picard"]

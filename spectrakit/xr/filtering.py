@@ -1,0 +1,506 @@
+"""Regularization as spectral filtering on labelled data: ``regularize``, ``choose``,
+``picard``.
+
+The row dim is the dim A shares with b; A's other dim is the column dim; extra dims of b
+are independent right-hand sides that share the one decomposition of A.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..core import filtering as core
+from ..core.checks import check_memory, check_reg, itemsize
+from .bridge import compute_settings, labels, raw, shape_of, to_numpy, to_tensor
+
+__all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
+
+_LOO_NOTE = {
+    True: "exact leave-one-out (Tikhonov: the influence-matrix formula equals refitting)",
+    False: (
+        "linear-smoother formula e_i/(1-H_ii) with this filter's influence matrix; it only "
+        "approximates refitting without sample i"
+    ),
+}
+
+_LONG_NAMES = {
+    "x": "regularized solution",
+    "residual_norm": "||b - A x||",
+    "solution_norm": "||x|| (||L x|| with a penalty L)",
+    "filter_factors": "filter factor h(s, reg)",
+    "gcv": "generalized cross-validation m||r||^2/(m - trace H)^2",
+    "loo": "mean squared leave-one-out residual",
+    "curvature": "curvature of the L-curve (log||r||, log||x||)",
+    "error_norm": "||x - x_true||",
+    "discrepancy": "||b - A x|| / noise_norm",
+}
+
+
+@dataclass(frozen=True)
+class FilteringProblem:
+    """``A x ~ b`` prepared once: labels, tensors on the device and the spectral basis.
+
+    Every ``reg`` and method is then answered from ``basis`` and the cached coefficients
+    ``beta = U^T b``, without touching A again.
+    """
+
+    basis: core.SpectralBasis
+    b: torch.Tensor  # (B, m), B = product of the batch dims
+    beta: torch.Tensor  # (B, k)
+    x0: torch.Tensor  # (B, n), the unpenalized part
+    outside_sq: torch.Tensor  # (B,), residual no filter removes
+    x_true: torch.Tensor | None  # (B, n)
+    noise_norm: torch.Tensor | None  # (B,)
+    row: str
+    col: str
+    batch_dims: tuple[str, ...]
+    batch_shape: tuple[int, ...]
+    col_coords: dict
+    batch_coords: dict
+    penalty: str
+
+    @property
+    def device(self) -> torch.device:
+        return self.b.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.b.dtype
+
+    @property
+    def n_modes(self) -> int:
+        return self.basis.s.shape[0]
+
+    def mode_coords(self) -> dict:
+        sigma = to_numpy(self.basis.sigma)
+        return {"mode": np.arange(sigma.shape[0]), "s": ("mode", sigma)}
+
+
+def _resolve_dims(A, b):
+    """(A's dims, b's dims, row dim, col dim) by the rule: row = the dim A shares with b."""
+    a_shape, b_shape = shape_of(A), shape_of(b)
+    if len(a_shape) != 2:
+        raise ValueError(f"A must be 2-D (rows x columns); got shape {a_shape}.")
+    if len(b_shape) == 0:
+        raise ValueError("b must have at least the row dimension; got a scalar.")
+    if isinstance(A, xr.DataArray):
+        a_dims = tuple(A.dims)
+        if isinstance(b, xr.DataArray):
+            b_dims = tuple(b.dims)
+        else:
+            extra = ("rhs",) if len(b_shape) == 2 else tuple(f"rhs_{i}" for i in range(len(b_shape) - 1))
+            b_dims = (a_dims[0],) + extra
+    else:
+        if isinstance(b, xr.DataArray):
+            b_dims = tuple(b.dims)
+            matches = [d for d in b_dims if b.sizes[d] == a_shape[0]]
+            row = "row" if "row" in b_dims else (matches[0] if len(matches) == 1 else None)
+            if row is None:
+                raise ValueError(
+                    f"b has dims {b_dims}: cannot tell which one matches A's {a_shape[0]} rows. "
+                    "Pass A as a DataArray that shares its row dim with b."
+                )
+            a_dims = (row, "col")
+        else:
+            a_dims = ("row", "col")
+            extra = ("rhs",) if len(b_shape) == 2 else tuple(f"rhs_{i}" for i in range(len(b_shape) - 1))
+            b_dims = ("row",) + extra
+    shared = [d for d in a_dims if d in b_dims]
+    if len(shared) != 1:
+        what = "no dim" if not shared else f"both dims {tuple(shared)}"
+        raise ValueError(
+            f"b must share exactly one dim (the rows) with A; A has dims {a_dims}, b has {b_dims} "
+            f"({what} in common). Rename b's sample dim to A's row dim."
+        )
+    row = shared[0]
+    col = a_dims[1] if a_dims[0] == row else a_dims[0]
+    if a_shape[a_dims.index(row)] != b_shape[b_dims.index(row)]:
+        raise ValueError(
+            f"A and b disagree on the size of the row dim {row!r}: "
+            f"{a_shape[a_dims.index(row)]} vs {b_shape[b_dims.index(row)]}."
+        )
+    return a_dims, b_dims, row, col
+
+
+def _penalty(L, n, dtype, device):
+    if L is None:
+        return None, "identity"
+    if isinstance(L, str):
+        if L not in ("d1", "d2"):
+            raise ValueError(f"L={L!r} is unknown: use 'd1' (first difference), 'd2' (second) or a matrix.")
+        order = int(L[1])
+        return core.difference_operator(n, order, dtype=dtype, device=device), L
+    return to_tensor(L, "L", device, dtype), "matrix"
+
+
+def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False) -> FilteringProblem:
+    """Check and convert the inputs and decompose A once (see :func:`regularize`)."""
+    a_dims, b_dims, row, col = _resolve_dims(A, b)
+    device, dtype = compute_settings(device, dtype, A, b)
+    a_shape = shape_of(A)
+    m, n = a_shape[a_dims.index(row)], a_shape[a_dims.index(col)]
+    if kernel and m != n:
+        raise ValueError(f"K must be square (samples x samples); got shape {a_shape}.")
+    # estimate before allocating anything: the input may be a lazy or broadcast array
+    core.check_svd_memory(m, n, dtype, device, "K" if kernel else "A")
+    A_t = to_tensor(A, "K" if kernel else "A", device, dtype)
+    if a_dims[0] != row:
+        A_t = A_t.T
+    b_data, _, b_coords = labels(b, b_dims, "b")
+    if isinstance(b, xr.DataArray):
+        batch_dims = tuple(d for d in b_dims if d != row)
+        b_data = b.transpose(*batch_dims, row).data
+    else:
+        batch_dims = b_dims[1:]
+        b_data = raw(b)
+        b_data = b_data.movedim(0, -1) if isinstance(b_data, torch.Tensor) else np.moveaxis(np.asarray(b_data), 0, -1)
+    if col in batch_dims:
+        raise ValueError(f"b must not have A's column dim {col!r}; its dims are {b_dims}.")
+    batch_shape = tuple(shape_of(b_data)[:-1])
+    b_t = to_tensor(b_data, "b", device, dtype).reshape(-1, m)
+
+    if kernel:
+        if L is not None:
+            raise ValueError("L: a penalty operator is not supported with a kernel; the kernel is the penalty.")
+        basis, penalty = core.kernel_basis(A_t), "kernel"
+    else:
+        L_t, penalty = _penalty(L, n, dtype, device)
+        basis = core.svd_basis(A_t) if L_t is None else core.general_form_basis(A_t, L_t)
+
+    x_true_t = None
+    if x_true is not None:
+        if isinstance(x_true, xr.DataArray):
+            if col not in x_true.dims:
+                raise ValueError(f"x_true must have A's column dim {col!r}; it has dims {tuple(x_true.dims)}.")
+            extra = [d for d in x_true.dims if d != col and d not in batch_dims]
+            if extra:
+                raise ValueError(f"x_true has dims {extra} that b does not have.")
+            target = xr.DataArray(np.zeros(batch_shape + (n,)), dims=batch_dims + (col,))
+            x_data = x_true.broadcast_like(target).transpose(*batch_dims, col).data
+        else:
+            x_data = raw(x_true)
+            if tuple(shape_of(x_data))[-1:] != (n,):
+                raise ValueError(f"x_true must end with A's {n} columns; got shape {shape_of(x_data)}.")
+        x_true_t = to_tensor(x_data, "x_true", device, dtype)
+        x_true_t = torch.broadcast_to(x_true_t, batch_shape + (n,)).reshape(-1, n)
+
+    noise_t = None
+    if noise_norm is not None:
+        noise_arr = np.asarray(raw(noise_norm), dtype=float)
+        if not np.isfinite(noise_arr).all() or (noise_arr <= 0).any():
+            raise ValueError(f"noise_norm must be finite and > 0 (the norm ||b - b_exact||); got {noise_norm!r}.")
+        noise_t = torch.tensor(np.broadcast_to(noise_arr, batch_shape).reshape(-1), dtype=dtype, device=device)
+
+    beta = basis.coefficients(b_t)
+    return FilteringProblem(
+        basis=basis,
+        b=b_t,
+        beta=beta,
+        x0=basis.unpenalized(b_t),
+        outside_sq=basis.outside_norm_sq(b_t, beta),
+        x_true=x_true_t,
+        noise_norm=noise_t,
+        row=row,
+        col=col,
+        batch_dims=batch_dims,
+        batch_shape=batch_shape,
+        col_coords={k: v for k, v in _coords_on(A, col).items()},
+        batch_coords={k: v for k, v in b_coords.items() if set(v.dims) <= set(batch_dims) and k not in (row,)},
+        penalty=penalty,
+    )
+
+
+def _coords_on(value, dim):
+    if not isinstance(value, xr.DataArray):
+        return {}
+    return {k: v for k, v in value.coords.items() if set(v.dims) == {dim}}
+
+
+def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
+    B = problem.b.shape[0]
+    m, n = problem.basis.shape
+    k = problem.n_modes
+    nbytes = itemsize(problem.dtype) * (B * n_reg * (n + 2 * m + k) + n_reg * (m + k))
+    check_memory(
+        nbytes,
+        problem.device,
+        name="reg",
+        what=f"a path over {n_reg} reg values for {B} right-hand side(s) of a {m} x {n} problem",
+        alternative="Use fewer reg values or right-hand sides, or call regularize on chunks of the grid.",
+    )
+
+
+def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=True, **method_options):
+    """Factors, native parameter, solutions and (optionally) every criterion for ``reg``."""
+    reg_arr = check_reg(reg)
+    _check_path_memory(problem, reg_arr.shape[0])
+    reg_t = torch.as_tensor(reg_arr, dtype=problem.dtype, device=problem.device)
+    f, native = core.filter_factors(problem.basis.s, reg_t, method, **method_options)
+    x = core.filtered_solution(problem.basis, problem.beta, f, problem.x0)
+    if criteria:
+        crit = core.path_criteria(
+            problem.basis, problem.b, reg_t, f, method=method, x=x,
+            x_true=problem.x_true, noise_norm=problem.noise_norm,
+        )
+    else:
+        res_sq, sol_sq = core.residual_and_solution_norms(problem.basis, problem.beta, f, problem.outside_sq)
+        crit = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
+        if problem.x_true is not None:
+            crit["error_norm"] = torch.linalg.vector_norm(x - problem.x_true.unsqueeze(-2), dim=-1)
+    return reg_arr, f, native, x, crit
+
+
+def to_dataset(problem: FilteringProblem, reg_arr, f, native, x, crit, method, *, scalar: bool) -> xr.Dataset:
+    """Label core's tensors: dims ('reg', *batch, col), ('reg', *batch), ('reg', 'mode')."""
+    bd, bs = problem.batch_dims, problem.batch_shape
+    R = reg_arr.shape[0]
+    n = x.shape[-1]
+
+    def per_rhs(t, tail_dims, tail_shape):
+        # core's (B, R, ...) -> ('reg', *batch, ...)
+        arr = to_numpy(t).reshape(bs + (R,) + tail_shape)
+        arr = np.moveaxis(arr, len(bs), 0)
+        return (("reg",) + bd + tail_dims, arr)
+
+    data_vars = {"x": per_rhs(x, (problem.col,), (n,))}
+    for name, t in crit.items():
+        data_vars[name] = per_rhs(t, (), ())
+    data_vars["filter_factors"] = (("reg", "mode"), to_numpy(f))
+    coords = {"reg": reg_arr, **problem.mode_coords(), **problem.col_coords, **problem.batch_coords}
+    for name, t in native.items():
+        coords[name] = ("reg", to_numpy(t))
+    ds = xr.Dataset(data_vars, coords=coords)
+    for name, var in ds.data_vars.items():
+        var.attrs["long_name"] = _LONG_NAMES.get(name, name)
+    if "loo" in ds:
+        ds["loo"].attrs["exact"] = int(method == "tikhonov")
+        ds["loo"].attrs["note"] = _LOO_NOTE[method == "tikhonov"]
+    ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = s/(s+reg))"
+    ds["s"].attrs["long_name"] = "singular value sigma (filters act on s = sigma**2)"
+    ds.attrs.update(
+        method=core.method_name(method),
+        penalty=problem.penalty,
+        device=str(problem.device),
+        dtype=str(problem.dtype).replace("torch.", ""),
+        conventions=core.CONVENTIONS,
+    )
+    if problem.noise_norm is not None and problem.noise_norm.numel() == 1:
+        ds.attrs["noise_norm"] = float(problem.noise_norm[0])
+    if scalar:
+        ds = ds.squeeze("reg", drop=False)
+        ds.attrs["reg"] = float(reg_arr[0])
+    return ds
+
+
+def path_dataset(problem: FilteringProblem, reg, method="tikhonov", **method_options) -> xr.Dataset:
+    """The whole path for a prepared problem (what :func:`regularize` returns)."""
+    reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0)
+
+
+def regularize(
+    A, b, *, reg, method="tikhonov", L=None, x_true=None, noise_norm=None, device=None, dtype=None, **method_options
+) -> xr.Dataset:
+    """Regularized solutions of ``A x ~ b`` for one ``reg`` or a whole grid, with every
+    parameter-choice criterion, from one SVD.
+
+    The solution is ``x(reg) = sum_i h(s_i, reg) (u_i^T b / sigma_i) v_i`` with ``s_i =
+    sigma_i**2``; with a penalty ``L`` the same filters act on the generalized singular
+    values (standard-form transformation, :func:`spectrakit.core.filtering.general_form_basis`).
+
+    Parameters
+    ----------
+    A : (rows, cols) numpy array, torch tensor or DataArray
+        The operator. As a DataArray, its row dim is the dim it shares with ``b``.
+    b : array, tensor or DataArray
+        Data; dims of b other than the row dim are independent right-hand sides.
+    reg : float or 1-D array of float >= 0
+        Strength(s). A scalar gives the Dataset without the ``reg`` dim.
+    method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov"} or callable
+        The filter (see :func:`spectrakit.core.filtering.filter_factors`);
+        ``method_options`` go to it (``omega``, ``n_iter`` for landweber, ``order`` for
+        iterated_tikhonov).
+    L : None, "d1", "d2" or (p, cols) matrix
+        Penalty operator: ``min ||A x - b||^2 + reg ||L x||^2``.
+    x_true : optional
+        The true solution: adds ``error_norm``.
+    noise_norm : float, optional
+        ``||b - b_exact||``: adds ``discrepancy = ||r|| / noise_norm``.
+    device, dtype : optional
+        Where and in which precision to compute (see :func:`spectrakit.set_options`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``x`` (reg, ..., col), ``residual_norm``, ``solution_norm``, ``gcv``, ``loo``,
+        ``curvature`` (reg, ...), ``filter_factors`` (reg, mode), optional
+        ``error_norm`` and ``discrepancy``; coordinate ``s`` (singular values) on ``mode``,
+        ``n_iter`` (landweber) or ``rank`` (tsvd) on ``reg``; attrs ``method``, ``device``,
+        ``dtype``, ``conventions``.
+
+    Notes
+    -----
+    ``gcv`` is ``m ||r||^2 / (m - trace H)^2`` (Golub, Heath & Wahba 1979) with ``||r||^2``
+    including the part of b outside the range of A; regtools' ``gcv`` omits the factor m,
+    which does not move the minimum. ``loo`` is exact for Tikhonov and a linear-smoother
+    approximation for the other filters (its attrs say which). ``reg`` is scikit-learn's
+    ``alpha`` and regtools' ``lambda**2``.
+
+    Examples
+    --------
+    >>> import numpy as np, spectrakit
+    >>> A = np.vander(np.linspace(0, 1, 20), 8, increasing=True)
+    >>> b = A @ np.ones(8)
+    >>> path = spectrakit.regularize(A, b, reg=np.logspace(-10, 0, 11), device="cpu")
+    >>> path["x"].dims
+    ('reg', 'col')
+    >>> float(path["residual_norm"].sel(reg=1e-10)) < 1e-4
+    True
+    """
+    problem = prepare(A, b, L=L, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype)
+    return path_dataset(problem, reg, method, **method_options)
+
+
+def regularize_kernel(K, y, *, reg, method="tikhonov", noise_norm=None, device=None, dtype=None, **method_options):
+    """Kernel regression along a path of ``reg`` from one eigendecomposition of ``K``.
+
+    ``x`` holds the dual coefficients ``alpha`` (fitted values ``K alpha``); for Tikhonov
+    ``alpha = (K + reg I)^{-1} y``, scikit-learn's ``KernelRidge(alpha=reg).dual_coef_``.
+    The filters act on the kernel eigenvalues (``s`` on ``mode`` holds their square roots,
+    the singular values of ``K^{1/2}``); criteria as in :func:`regularize`.
+
+    Examples
+    --------
+    >>> import numpy as np, spectrakit
+    >>> t = np.linspace(0, 1, 30)
+    >>> K = np.exp(-((t[:, None] - t[None, :]) ** 2) / 0.02)
+    >>> path = spectrakit.regularize_kernel(K, np.sin(6 * t), reg=[1e-3, 1e-1], device="cpu")
+    >>> path["x"].shape
+    (2, 30)
+    """
+    problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True)
+    return path_dataset(problem, reg, method, **method_options)
+
+
+# ------------------------------------------------------------------ parameter choice
+
+
+def _criterion_values(path: xr.Dataset, name: str, hint: str) -> xr.DataArray:
+    if name not in path:
+        raise ValueError(f"path has no {name!r}: {hint}")
+    values = path[name]
+    extra = [d for d in values.dims if d != "reg"]
+    if extra:
+        raise ValueError(
+            f"path has extra dims {extra}: choose works on one right-hand side; select one first, "
+            f"e.g. path.isel({extra[0]}=0)."
+        )
+    return values
+
+
+def choose(path: xr.Dataset, criterion: str, **options) -> float:
+    """The ``reg`` a parameter-choice criterion picks on the path's grid.
+
+    Parameters
+    ----------
+    path : Dataset from :func:`regularize` with a ``reg`` grid (not modified).
+    criterion : {"gcv", "loo", "lcurve", "discrepancy", "quasi_optimality"}
+        * ``gcv``, ``loo``: the minimizer;
+        * ``lcurve``: the maximum curvature of the L-curve (its corner);
+        * ``discrepancy``: the largest reg with ``||r|| <= tau * noise_norm``
+          (option ``tau >= 1``, default 1; needs ``noise_norm`` in :func:`regularize`);
+        * ``quasi_optimality``: the reg_i minimizing ``||x(reg_{i+1}) - x(reg_i)||`` on a
+          geometric grid.
+
+    Examples
+    --------
+    >>> import numpy as np, spectrakit
+    >>> A = np.vander(np.linspace(0, 1, 30), 10, increasing=True)
+    >>> rng = np.random.default_rng(0)
+    >>> b = A @ np.ones(10) + 1e-3 * rng.standard_normal(30)
+    >>> path = spectrakit.regularize(A, b, reg=np.logspace(-12, 0, 49), device="cpu")
+    >>> 1e-12 <= spectrakit.choose(path, "gcv") <= 1.0
+    True
+    """
+    if "reg" not in path.dims or path.sizes["reg"] < 2:
+        raise ValueError("path needs a grid of at least 2 reg values (a dim 'reg'); pass an array as reg.")
+    reg = path["reg"].values
+    allowed = {"discrepancy": {"tau"}}.get(criterion, set())
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(f"criterion {criterion!r} takes no option(s) {sorted(unknown)}.")
+    if criterion in ("gcv", "loo"):
+        values = _criterion_values(path, criterion, "compute the path with spectrakit.regularize.").values
+        return float(reg[_nanarg(values, np.nanargmin, criterion)])
+    if criterion == "lcurve":
+        values = _criterion_values(path, "curvature", "compute the path with spectrakit.regularize.").values
+        return float(reg[_nanarg(values, np.nanargmax, criterion)])
+    if criterion == "discrepancy":
+        tau = options.get("tau", 1.0)
+        if not np.isfinite(tau) or tau < 1:
+            raise ValueError(f"tau must be >= 1 (the safety factor of the discrepancy principle); got {tau!r}.")
+        values = _criterion_values(path, "discrepancy", "pass noise_norm= to spectrakit.regularize.").values
+        ok = values <= tau
+        if not ok.any():
+            raise ValueError(
+                f"no reg on the grid has ||r|| <= tau * noise_norm (tau={tau}); the smallest ratio is "
+                f"{np.nanmin(values):.3g}. Extend the grid to smaller reg or check noise_norm."
+            )
+        return float(reg[ok].max())
+    if criterion == "quasi_optimality":
+        x = path["x"]
+        extra = [d for d in x.dims if d not in ("reg", path["x"].dims[-1])]
+        if extra:
+            raise ValueError(f"path has extra dims {extra}: select one right-hand side first, e.g. path.isel({extra[0]}=0).")
+        order = np.argsort(reg)
+        r = reg[order]
+        if (r <= 0).any() or not np.allclose(np.diff(np.log(r)), np.log(r[1] / r[0]), rtol=1e-6, atol=0):
+            raise ValueError("quasi_optimality needs a geometric reg grid (e.g. numpy.logspace) of positive values.")
+        xs = x.transpose("reg", ...).values[order]
+        steps = np.linalg.norm(np.diff(xs, axis=0), axis=-1)
+        return float(r[:-1][_nanarg(steps, np.nanargmin, criterion)])
+    raise ValueError(
+        f"criterion={criterion!r} is unknown; choose one of 'gcv', 'loo', 'lcurve', 'discrepancy', 'quasi_optimality'."
+    )
+
+
+def _nanarg(values, fn, criterion):
+    finite = np.where(np.isfinite(values), values, np.nan)
+    if np.isnan(finite).all():
+        raise ValueError(f"criterion {criterion!r} is undefined everywhere on this path (all NaN or inf).")
+    return int(fn(finite))
+
+
+def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
+    """The Picard plot's data: ``s`` (singular values), ``coef = |u_i^T b|``, ``ratio =
+    |u_i^T b| / s_i`` over ``mode``.
+
+    The discrete Picard condition holds where ``coef`` decays faster than ``s``; where the
+    noise floor takes over, ``ratio`` grows and the unregularized solution explodes.
+
+    Examples
+    --------
+    >>> import numpy as np, spectrakit
+    >>> A = np.diag([1.0, 0.1, 0.01])
+    >>> p = spectrakit.picard(A, np.array([1.0, 0.1, 0.1]), device="cpu")
+    >>> p["ratio"].values.round(6).tolist()
+    [1.0, 1.0, 10.0]
+    """
+    problem = prepare(A, b, L=L, device=device, dtype=dtype)
+    beta = problem.beta.abs()
+    sigma = problem.basis.sigma
+    ratio = beta * torch.where(sigma > 0, 1.0 / torch.where(sigma > 0, sigma, 1.0), torch.inf)
+    shape = problem.batch_shape + (problem.n_modes,)
+    dims = problem.batch_dims + ("mode",)
+    ds = xr.Dataset(
+        {"coef": (dims, to_numpy(beta).reshape(shape)), "ratio": (dims, to_numpy(ratio).reshape(shape))},
+        coords={**problem.mode_coords(), **problem.batch_coords},
+    )
+    ds["coef"].attrs["long_name"] = "|u_i^T b|"
+    ds["ratio"].attrs["long_name"] = "|u_i^T b| / s_i"
+    ds.attrs.update(penalty=problem.penalty, device=str(problem.device), dtype=str(problem.dtype).replace("torch.", ""))
+    return ds
