@@ -236,8 +236,8 @@ def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
 
 def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=True, **method_options):
     """Factors, native parameter, solutions and (optionally) every criterion for ``reg``."""
+    _check_path_memory(problem, int(np.size(raw(reg))))  # before looking at the values
     reg_arr = check_reg(reg)
-    _check_path_memory(problem, reg_arr.shape[0])
     reg_t = torch.as_tensor(reg_arr, dtype=problem.dtype, device=problem.device)
     f, native = core.filter_factors(problem.basis.s, reg_t, method, **method_options)
     x = core.filtered_solution(problem.basis, problem.beta, f, problem.x0)

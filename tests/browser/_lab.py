@@ -156,6 +156,8 @@ class LabServer:
             ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
             # No user IPython profile/startup files in the kernel, no history db in ~.
             ("IPYTHONDIR", "ipython"),
+            # Notebook-signing key and trust db would otherwise be written under ~.
+            ("JUPYTER_DATA_DIR", "data"),
         ]:
             path = self.base / sub
             path.mkdir(parents=True, exist_ok=True)
@@ -290,6 +292,13 @@ window.__skFindPanel = (path) => {
   }
   return null;
 };
+// The plotly div of a figure: FigureWidget's view element *is* the .js-plotly-plot div,
+// so add_class() puts the class on it; also accept the plot nested inside the element.
+window.__skPlotOf = (sel) => {
+  const root = document.querySelector(sel);
+  if (!root) return null;
+  return root.classList.contains('js-plotly-plot') ? root : root.querySelector('.js-plotly-plot');
+};
 """
 
 # State of all code cells: how many still lack an execution count, and error outputs.
@@ -338,7 +347,7 @@ async (path) => {
 # arrays as {dtype, bdata} typed-array specs; gd.data keeps the spec, so decode it.
 JS_TRACES = """
 (sel) => {
-  const el = document.querySelector(sel + ' .js-plotly-plot');
+  const el = window.__skPlotOf(sel);
   if (!el || !el.data) return null;
   const decode = (v) => {
     if (v === undefined || v === null) return null;
@@ -361,7 +370,7 @@ JS_TRACES = """
 
 JS_FIGURE_DRAWN = """
 (sel) => {
-  const el = document.querySelector(sel + ' .js-plotly-plot');
+  const el = window.__skPlotOf(sel);
   return !!(el && el.data && el.data.length > 0 && el._fullLayout
             && el.querySelector('.main-svg'));
 }
@@ -451,7 +460,7 @@ KERNEL_REG_CODE = (
 # which draw no SVG path, the decoded y data checked on plotly_afterplot instead).
 JS_INSTALL_PROBE = """
 (sel) => {
-  const plot = document.querySelector(sel + ' .js-plotly-plot');
+  const plot = window.__skPlotOf(sel);
   if (!plot) return false;
   if (window.__skProbe) window.__skProbe.observer.disconnect();
   const P = window.__skProbe = {plot, pending: null, lastMutation: performance.now(),
@@ -558,6 +567,7 @@ def check_explorer_notebook(
     only when SPECTRAKIT_UPDATE_SCREENSHOT=1 (the README image is refreshed by hand).
     """
     artifact_stem = Path(screenshot_name).stem
+    (ARTIFACTS / f"{artifact_stem}_failure.png").unlink(missing_ok=True)  # stale, if any
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     phases: dict[str, float] = {"server up": server.startup_s}
     console: list[str] = []
@@ -730,8 +740,10 @@ def check_explorer_notebook(
             f"{kernel_reg!r}")
 
         # Screenshot with the explorer in view.
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         page.locator(SLIDER_SEL).first.scroll_into_view_if_needed()
         page.mouse.move(5, 5)
+        page.wait_for_timeout(300)  # let the panel relayout (plotly resizes to it)
         shot = ARTIFACTS / screenshot_name
         page.screenshot(path=str(shot))
         if readme_screenshot is not None and os.environ.get("SPECTRAKIT_UPDATE_SCREENSHOT") == "1":
@@ -739,6 +751,10 @@ def check_explorer_notebook(
             shutil.copyfile(shot, readme_screenshot)
             print(f"[browser] README screenshot refreshed: {readme_screenshot}")
 
+        # The server keeps kernels alive between page loads: shut this one down.
+        page.evaluate("""async (path) => { const p = window.__skFindPanel(path);
+                         if (p) await p.sessionContext.shutdown(); }""", notebook_rel)
+        mark("kernel shut down")
         result = ExplorerCheck(
             notebook=notebook_rel, phases_s=dict(phases), key=key, latencies_ms=latencies,
             page_slider_before=slider_before, page_slider_after=slider_after,
@@ -762,10 +778,6 @@ def check_explorer_notebook(
             "unix_time": time.time(),
         }, indent=2) + "\n")
 
-        # The server keeps kernels alive between page loads: shut this one down.
-        page.evaluate("""async (path) => { const p = window.__skFindPanel(path);
-                         if (p) await p.sessionContext.shutdown(); }""", notebook_rel)
-        mark("kernel shut down")
         print("[browser] phases (s; server up is from server launch, the rest from page "
               "open): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
         return result

@@ -1,0 +1,196 @@
+"""core.filtering: filters against closed forms, properties, and the basis identities."""
+
+import math
+
+import mpmath as mp
+
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spectrakit.core import filtering as core
+
+F64 = torch.float64
+
+
+def t(x):
+    return torch.as_tensor(np.asarray(x, dtype=float), dtype=F64)
+
+
+S = np.logspace(-12, 0, 60)
+REG = np.logspace(-10, 1, 23)
+
+
+def closed_form(method, s, reg, **opt):
+    """The textbook formulas in numpy, written independently of core's torch code."""
+    s, reg = np.asarray(s)[None, :], np.asarray(reg)[:, None]
+    if method == "tikhonov":
+        return s / (s + reg)
+    if method == "tsvd":
+        return (s >= reg).astype(float)
+    if method == "showalter":
+        return 1 - np.exp(-s / reg)
+    if method == "iterated_tikhonov":
+        m = opt.get("order", 2)
+        return 1 - (reg / (s + reg)) ** m
+    if method == "landweber":
+        # (1 - omega s)**k with k up to 1e10 needs more than double precision
+        omega = opt.get("omega", 1 / s.max())
+        k = np.maximum(1, np.round(1 / (omega * reg)))
+        mp.mp.dps = 40
+        return np.array([[float(1 - (1 - mp.mpf(omega) * mp.mpf(si)) ** int(ki)) for si in s[0]] for ki in k[:, 0]])
+    raise AssertionError(method)
+
+
+@pytest.mark.parametrize(
+    "method,opt",
+    [("tikhonov", {}), ("tsvd", {}), ("showalter", {}), ("iterated_tikhonov", {"order": 3}),
+     ("iterated_tikhonov", {}), ("landweber", {}), ("landweber", {"omega": 0.5})],
+)
+def test_filters_match_closed_forms(method, opt):
+    f, native = core.filter_factors(t(S), t(REG), method, **opt)
+    ref = closed_form(method, S, REG, **opt)
+    np.testing.assert_allclose(f.numpy(), ref, rtol=1e-9, atol=1e-12)
+    if method == "tsvd":
+        np.testing.assert_array_equal(native["rank"].numpy(), ref.sum(1))
+    if method == "landweber":
+        omega = opt.get("omega", 1 / S.max())
+        np.testing.assert_array_equal(native["n_iter"].numpy(), np.maximum(1, np.round(1 / (omega * REG))))
+
+
+def test_landweber_filter_equals_explicit_iterations():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((30, 20)) @ np.diag(np.logspace(0, -3, 20))
+    b = rng.standard_normal(30)
+    At, bt = t(A), t(b)
+    basis = core.svd_basis(At)
+    omega = 0.9 / float(basis.s.max())
+    for k in (1, 2, 7, 50, 400):
+        f, native = core.filter_factors(basis.s, t([1.0]), "landweber", omega=omega, n_iter=k)
+        assert native["n_iter"].item() == k
+        x_filter = core.filtered_solution(basis, basis.coefficients(bt[None]), f)[0, 0]
+        x_iter = core.landweber_steps(At, bt, k, omega)
+        np.testing.assert_allclose(x_filter.numpy(), x_iter.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_landweber_n_iter_wins_over_reg():
+    f, native = core.filter_factors(t(S), t([1e-6, 1e-2, 1.0]), "landweber", n_iter=5)
+    assert (native["n_iter"] == 5).all()
+    assert torch.equal(f[0], f[2])
+
+
+@pytest.mark.parametrize("omega", [1.5, 0.0, -1.0])
+def test_landweber_omega_outside_bound_is_an_error(omega):
+    with pytest.raises(ValueError, match="omega"):
+        core.filter_factors(t(S), t([1e-3]), "landweber", omega=omega)
+
+
+def test_landweber_and_tikhonov_are_related_not_equal():
+    # With k = 1/(omega reg) iterations the Landweber filter tends to gradient flow's
+    # 1 - exp(-s/reg); its largest distance to Tikhonov's s/(s+reg) is then
+    # max_x (1 - e^-x - x/(1+x)), about 0.2036, attained near s = 2.5 reg.
+    res = scipy.optimize.minimize_scalar(lambda x: -(1 - np.exp(-x) - x / (1 + x)), bounds=(0.1, 10), method="bounded")
+    bound = -res.fun
+    assert 0.2 < bound < 0.21
+    s = np.logspace(-8, 0, 4000)
+    for reg in (1e-3, 1e-4, 1e-6):
+        lw, _ = core.filter_factors(t(s), t([reg]), "landweber")
+        tk, _ = core.filter_factors(t(s), t([reg]), "tikhonov")
+        gap = float((lw - tk).abs().max())
+        assert abs(gap - bound) < 5e-3, (reg, gap, bound)
+
+
+def test_filter_knees():
+    # where each filter is 1/2: tikhonov at s = reg, gradient flow at ln2 reg,
+    # iterated tikhonov of order m at (2^(1/m) - 1) reg (DESIGN.md)
+    reg = 1e-3
+    for method, opt, knee in [("tikhonov", {}, 1.0), ("showalter", {}, math.log(2)),
+                              ("iterated_tikhonov", {"order": 3}, 2 ** (1 / 3) - 1)]:
+        f, _ = core.filter_factors(t([knee * reg]), t([reg]), method, **opt)
+        assert abs(float(f) - 0.5) < 1e-12
+
+
+def test_callable_filter():
+    f, native = core.filter_factors(t(S), t(REG), lambda s, reg: s**2 / (s**2 + reg**2))
+    np.testing.assert_allclose(f.numpy(), S[None] ** 2 / (S[None] ** 2 + REG[:, None] ** 2))
+    assert native == {}
+    with pytest.raises(ValueError, match="method"):
+        core.filter_factors(t(S), t(REG), "ridge")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    method=st.sampled_from(["tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov"]),
+    s=st.lists(st.floats(1e-12, 1.0), min_size=2, max_size=30),
+    reg=st.lists(st.floats(1e-10, 10.0), min_size=2, max_size=10),
+    omega_frac=st.floats(0.05, 1.0),
+    order=st.integers(1, 6),
+)
+def test_filter_properties(method, s, reg, omega_frac, order):
+    s_sorted = np.sort(np.asarray(s))
+    reg_sorted = np.sort(np.asarray(reg))
+    opt = {"landweber": {"omega": omega_frac / s_sorted.max()}, "iterated_tikhonov": {"order": order}}.get(method, {})
+    f, _ = core.filter_factors(t(s_sorted), t(reg_sorted), method, **opt)
+    f = f.numpy()
+    assert ((f >= 0) & (f <= 1)).all()
+    tol = 1e-12
+    assert (np.diff(f, axis=1) >= -tol).all(), "increasing in s"
+    assert (np.diff(f, axis=0) <= tol).all(), "decreasing in reg"
+
+
+def test_reg_must_be_nonnegative():
+    with pytest.raises(ValueError, match="reg"):
+        core.filter_factors(t(S), t([-1.0]))
+
+
+def test_difference_operator():
+    np.testing.assert_array_equal(core.difference_operator(4, 1).numpy(), np.diff(np.eye(4), 1, axis=0))
+    np.testing.assert_array_equal(core.difference_operator(5, 2).numpy(), np.diff(np.eye(5), 2, axis=0))
+
+
+def test_general_form_basis_is_a_gsvd():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((40, 25))
+    L = np.diff(np.eye(25), 2, axis=0)
+    basis = core.general_form_basis(t(A), t(L))
+    # generalized singular values: A v = gamma L v... check through the standard form:
+    # (A^T A) x = gamma^2 (L^T L) x restricted to the penalized part
+    X = basis.V.numpy()
+    gam2 = basis.s.numpy()
+    lhs = A.T @ A @ X
+    rhs = L.T @ L @ X * gam2
+    # A^T A X = L^T L X diag(gamma^2) + (the part along the null space of L)
+    W = np.linalg.svd(L)[2][-2:].T
+    P = np.eye(25) - A.T @ A @ W @ np.linalg.solve(W.T @ A.T @ A @ W, W.T)
+    np.testing.assert_allclose(P.T @ (lhs - rhs), 0, atol=1e-8 * np.abs(lhs).max())
+
+
+def test_general_form_rejects_shared_null_space():
+    A = np.zeros((10, 6))
+    A[:, 1:] = np.random.default_rng(0).standard_normal((10, 5))
+    A[:, 0] = 0.0  # A cannot see x_0 ...
+    L = np.zeros((5, 6))
+    L[:, 1:] = np.eye(5)  # ... and neither can L
+    with pytest.raises(ValueError, match="L"):
+        core.general_form_basis(t(A), t(L))
+
+
+def test_curvature_closed_form_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((60, 40)))
+    V, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    A = U @ np.diag(np.logspace(0, -8, 40)) @ V.T
+    b = A @ np.ones(40) + 1e-4 * rng.standard_normal(60)
+    basis = core.svd_basis(t(A))
+    reg = t(np.logspace(-12, 0, 3000))
+    f, _ = core.filter_factors(basis.s, reg)
+    crit = core.path_criteria(basis, t(b)[None], reg, f)
+    fd = core.grid_curvature(reg, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2)
+    closed = crit["curvature"]
+    inner = slice(5, -5)
+    scale = float(closed.abs().max())
+    assert float((closed - fd)[0, inner].abs().max()) < 1e-3 * scale
+    assert float(closed.max()) > 1  # a sharp corner, and it is a maximum
