@@ -359,3 +359,13 @@ def test_cuda_follows_input_and_equals_cpu():
 
     basis = core.svd_basis(At.float())
     assert basis.U.device.type == "cuda" and basis.U.dtype == torch.float32
+
+
+def test_accessor_delegates():
+    ds = datasets.shaw(16, noise=1e-2, seed=0)
+    reg = np.logspace(-6, 0, 7)
+    via = ds.spectral.regularize(reg=reg, device="cpu")
+    direct = spectrakit.regularize(ds["A"], ds["b"], reg=reg, x_true=ds["x_true"], noise_norm=ds.attrs["noise_norm"], device="cpu")
+    xr.testing.assert_identical(via, direct)
+    xr.testing.assert_identical(ds["A"].spectral.picard(ds["b"], device="cpu"), ds.spectral.picard(device="cpu"))
+    assert via.spectral.choose("discrepancy") == spectrakit.choose(direct, "discrepancy")
