@@ -403,19 +403,40 @@ def tikhonov_curvature(basis, beta, reg, res_sq, sol_sq):
     return torch.where(lam > 0, kappa, torch.nan)
 
 
-def grid_curvature(reg, res_sq, sol_sq):
-    """Curvature of (log||r||, log||x||) by finite differences in log(reg) on the grid."""
-    R = reg.shape[0]
-    if R < 3 or (reg <= 0).any() or (torch.diff(reg) <= 0).any():
-        return torch.full_like(res_sq, torch.nan)
-    t = reg.log()
-    a = 0.5 * res_sq.clamp_min(torch.finfo(res_sq.dtype).tiny).log()
-    c = 0.5 * sol_sq.clamp_min(torch.finfo(sol_sq.dtype).tiny).log()
+def grid_curvature(reg, res_sq, sol_sq, f=None):
+    """Curvature of (log||r||, log||x||) by finite differences in log(reg) on the grid.
+
+    Methods with a discrete native parameter (TSVD's rank, Landweber's count) give the
+    same solution on whole stretches of the grid: with the factors ``f`` (R, k) given,
+    each stretch counts once (at its first reg) and gets that point's curvature, and the
+    zero solution (x = 0, no point on a log-log curve) is left out.
+    """
+    out = torch.full_like(res_sq, torch.nan)
+    if reg.shape[0] < 3 or (reg <= 0).any() or (torch.diff(reg) <= 0).any():
+        return out
+    if f is None:
+        first = torch.arange(reg.shape[0], device=reg.device)
+    else:
+        new_stretch = torch.ones(reg.shape[0], dtype=torch.bool, device=reg.device)
+        new_stretch[1:] = (f[1:] != f[:-1]).any(-1)
+        first = torch.nonzero(new_stretch & (f != 0).any(-1)).flatten()
+    if first.numel() < 3:
+        return out
+    t = reg[first].log()
+    a = 0.5 * res_sq[:, first].clamp_min(torch.finfo(res_sq.dtype).tiny).log()
+    c = 0.5 * sol_sq[:, first].clamp_min(torch.finfo(sol_sq.dtype).tiny).log()
     (da,) = torch.gradient(a, spacing=(t,), dim=-1)
     (dc,) = torch.gradient(c, spacing=(t,), dim=-1)
     (dda,) = torch.gradient(da, spacing=(t,), dim=-1)
     (ddc,) = torch.gradient(dc, spacing=(t,), dim=-1)
-    return (da * ddc - dda * dc) / (da**2 + dc**2) ** 1.5
+    kappa = (da * ddc - dda * dc) / (da**2 + dc**2) ** 1.5
+    # every grid point takes the curvature of the stretch it belongs to
+    stretch = torch.searchsorted(first, torch.arange(reg.shape[0], device=reg.device), right=True) - 1
+    valid = stretch >= 0
+    out[:, valid] = kappa[:, stretch[valid]]
+    if f is not None:
+        out[:, ~(f != 0).any(-1)] = torch.nan
+    return out
 
 
 def path_criteria(
@@ -441,7 +462,8 @@ def path_criteria(
       exact leave-one-out for Tikhonov (standard and general form), the same linear-
       smoother formula, an approximation to refitting, for the other filters;
     * ``curvature`` of the L-curve: Hansen's closed form for Tikhonov, finite differences
-      in log(reg) on the grid for the others (NaN when the grid cannot give it);
+      in log(reg) on the grid for the others, each stretch of identical solutions counted
+      once (NaN when the grid cannot give it);
     * ``error_norm`` ``||x - x_true||`` when ``x_true`` is given (needs ``x``);
     * ``discrepancy`` = ``||r|| / noise_norm`` when ``noise_norm`` is given.
     """
@@ -467,7 +489,7 @@ def path_criteria(
     if method == "tikhonov":
         out["curvature"] = tikhonov_curvature(basis, beta, reg, res_sq, sol_sq)
     else:
-        out["curvature"] = grid_curvature(reg, res_sq, sol_sq)
+        out["curvature"] = grid_curvature(reg, res_sq, sol_sq, f)
     if x_true is not None:
         if x is None:
             raise ValueError("path_criteria needs the solutions x to compute error_norm.")

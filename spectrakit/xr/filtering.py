@@ -414,7 +414,8 @@ def choose(path: xr.Dataset, criterion: str, **options) -> float:
         * ``discrepancy``: the largest reg with ``||r|| <= tau * noise_norm``
           (option ``tau >= 1``, default 1; needs ``noise_norm`` in :func:`regularize`);
         * ``quasi_optimality``: the reg_i minimizing ``||x(reg_{i+1}) - x(reg_i)||`` on a
-          geometric grid.
+          geometric grid (steps between identical solutions, as on a TSVD rank's
+          stretch of the grid, are skipped).
 
     Examples
     --------
@@ -462,6 +463,10 @@ def choose(path: xr.Dataset, criterion: str, **options) -> float:
             raise ValueError("quasi_optimality needs a geometric reg grid (e.g. numpy.logspace) of positive values.")
         xs = x.transpose("reg", ...).values[order]
         steps = np.linalg.norm(np.diff(xs, axis=0), axis=-1)
+        # a discrete native parameter (rank, iteration count) repeats solutions over
+        # stretches of the grid: compare distinct neighbours only
+        scale = np.linalg.norm(xs, axis=-1).max()
+        steps[steps <= 1e-12 * scale] = np.nan
         return float(r[:-1][_nanarg(steps, np.nanargmin, criterion)])
     raise ValueError(
         f"criterion={criterion!r} is unknown; choose one of 'gcv', 'loo', 'lcurve', 'discrepancy', 'quasi_optimality'."

@@ -1,0 +1,11 @@
+"""Live Jupyter explorers (ipywidgets + plotly ``FigureWidget``) built on the GUI-free
+sessions of :mod:`spectrakit.tuning`.
+
+Opt-in: ``import spectrakit`` never imports this package (nor ipywidgets or plotly);
+use ``from spectrakit.widgets import RegularizationExplorer``. Needs the ``widgets``
+extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
+"""
+
+from .filtering import RegularizationExplorer
+
+__all__ = ["RegularizationExplorer"]
