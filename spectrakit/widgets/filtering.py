@@ -472,11 +472,11 @@ class RegularizationExplorer:
         self._options[method] = opts
         self._result = out
         self.n_updates += 1
-        with batch(self.figures.values()):
-            if new_path:
+        if new_path:
+            with batch(self.figures.values()):
                 self._draw_path(path, choices)
-                self._path_key = key
-            self._draw_reg(out)
+            self._path_key = key
+        self._draw_reg(out)
         self._sync_controls(changes.get("source"))
         self._show_status(out)
 
@@ -696,27 +696,31 @@ class RegularizationExplorer:
         self._choices = marks
 
     def _draw_reg(self, out: xr.Dataset) -> None:
+        """What a reg move changes, one figure message at a time, the solution first (the
+        figure a viewer watches; its redraw is not queued behind the others'). Trace names
+        stay fixed: a changing legend costs the browser a full relayout on every move."""
+        figs = self.figures
         keep = (self.session.problem.col,)
         reg = self._reg
-        x = _first(out["x"], keep).values
-        t = self._traces["solution"]["x"]
-        t.x, t.y = self._col_values, x
-        t.name = f"x(reg), reg = {reg:.2e}"
+        with figs["solution"].batch_update():
+            t = self._traces["solution"]["x"]
+            t.x, t.y = self._col_values, _first(out["x"], keep).values
 
         f = np.asarray(out["filter_factors"].values, dtype=float)
-        tp = self._traces["picard"]
-        tp["filter_factors"].x, tp["filter_factors"].y = self._modes, f
-        tp["filtered"].x, tp["filtered"].y = self._modes, _positive(f * self._ratio)
-        tp["sqrt_reg"].y = [math.sqrt(reg)] * len(tp["sqrt_reg"].x or ())
+        with figs["picard"].batch_update():
+            tp = self._traces["picard"]
+            tp["filter_factors"].x, tp["filter_factors"].y = self._modes, f
+            tp["filtered"].x, tp["filtered"].y = self._modes, _positive(f * self._ratio)
+            tp["sqrt_reg"].y = [math.sqrt(reg)] * len(tp["sqrt_reg"].x or ())
 
         res = float(_first(out["residual_norm"], ("reg",)))
         sol = float(_first(out["solution_norm"], ("reg",)))
-        cur = self._traces["lcurve"]["current"]
-        cur.x, cur.y = [res], [sol]
-        cur.name = f"reg = {reg:.2e}"
-        line = self._traces["criteria"]["current"]
-        line.x, line.y = [reg, reg], list(self._criteria_span)
-        line.name = f"current reg = {reg:.2e}"
+        with figs["lcurve"].batch_update():
+            cur = self._traces["lcurve"]["current"]
+            cur.x, cur.y = [res], [sol]
+        with figs["criteria"].batch_update():
+            line = self._traces["criteria"]["current"]
+            line.x, line.y = [reg, reg], list(self._criteria_span)
 
     # ------------------------------------------------------------------ layout
 
