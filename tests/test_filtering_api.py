@@ -332,6 +332,14 @@ def test_session_update_equals_regularize_and_needs_no_solve(monkeypatch):
     assert session.method == "iterated_tikhonov" and session.reg == 1e-3
 
 
+def test_session_update_restores_the_thread_count():
+    ds = datasets.shaw(32, noise=1e-2, seed=0)
+    session = spectrakit.RegularizationSession.from_problem(ds, device="cpu")
+    before = torch.get_num_threads()
+    session.update(reg=1e-3)
+    assert torch.get_num_threads() == before
+
+
 def test_session_path_and_choices():
     ds = datasets.shaw(32, noise=1e-2, seed=0)
     session = spectrakit.RegularizationSession.from_problem(ds, device="cpu")

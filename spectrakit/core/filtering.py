@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import torch
@@ -100,10 +101,24 @@ class SpectralBasis:
         """``x0``, the part of the solution the penalty does not touch, shape (..., n)."""
         return (b @ self.Q0) @ self.X0.T
 
+    def outside(self, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """``b - Q0 Q0^T b - U beta``: the residual no filter can remove, (..., m)."""
+        return b - (b @ self.Q0) @ self.Q0.T - beta @ self.U.T
+
     def outside_norm_sq(self, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        """``||b - Q0 Q0^T b - U beta||^2``: the residual no filter can remove."""
-        rest = b - (b @ self.Q0) @ self.Q0.T - beta @ self.U.T
+        """``||outside(b)||^2``."""
+        rest = self.outside(b, beta)
         return (rest * rest).sum(-1)
+
+    @cached_property
+    def leverage_parts(self) -> torch.Tensor:
+        """``U**2`` (m, k): the influence matrix's diagonal is ``U**2 @ f + diag(Q0 Q0^T)``."""
+        return self.U * self.U
+
+    @cached_property
+    def unpenalized_leverage(self) -> torch.Tensor:
+        """``diag(Q0 Q0^T)`` (m,): the unpenalized part is always fitted fully."""
+        return (self.Q0 * self.Q0).sum(-1)
 
 
 def _empty(m: int, like: torch.Tensor) -> torch.Tensor:
@@ -449,6 +464,7 @@ def path_criteria(
     x: torch.Tensor | None = None,
     x_true: torch.Tensor | None = None,
     noise_norm: torch.Tensor | None = None,
+    beta: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Score every ``reg`` at once for right-hand sides ``b`` (B, m) and factors ``f`` (R, k).
 
@@ -466,20 +482,22 @@ def path_criteria(
       once (NaN when the grid cannot give it);
     * ``error_norm`` ``||x - x_true||`` when ``x_true`` is given (needs ``x``);
     * ``discrepancy`` = ``||r|| / noise_norm`` when ``noise_norm`` is given.
+
+    ``beta = U^T b`` may be passed when it is cached already.
     """
     m = b.shape[-1]
     q = basis.Q0.shape[1]
-    beta = basis.coefficients(b)
-    outside_sq = basis.outside_norm_sq(b, beta)
-    res_sq, sol_sq = residual_and_solution_norms(basis, beta, f, outside_sq)
+    if beta is None:
+        beta = basis.coefficients(b)
+    rest = basis.outside(b, beta)
+    res_sq, sol_sq = residual_and_solution_norms(basis, beta, f, (rest * rest).sum(-1))
     out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
 
     dof = q + f.sum(-1)  # trace of the influence matrix, (R,)
     out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
 
     # leave-one-out: e = b - H b, H_ii = diag(Q0 Q0^T) + sum_j f_j U_ij^2
-    h_diag = f @ (basis.U * basis.U).T + (basis.Q0 * basis.Q0).sum(-1)
-    rest = b - (b @ basis.Q0) @ basis.Q0.T - beta @ basis.U.T
+    h_diag = f @ basis.leverage_parts.T + basis.unpenalized_leverage
     e = rest.unsqueeze(1) + (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) @ basis.U.T)
     one_minus_h = (1 - h_diag).unsqueeze(0)
     interpolates = (one_minus_h <= 16 * torch.finfo(b.dtype).eps).any(-1)

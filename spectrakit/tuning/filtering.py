@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.checks import check_reg
+from ..core.threads import single_thread_if_small
 from ..xr import filtering as xf
 
 CRITERIA = ("gcv", "loo", "lcurve", "discrepancy", "quasi_optimality")
@@ -85,7 +86,8 @@ class RegularizationSession:
     def update(self, reg=None, method=None, **method_options) -> xr.Dataset:
         """The solution, norms and filter factors for one ``reg`` (and method).
 
-        Computed from the cached decomposition: filter factors and one product with V.
+        Computed from the cached decomposition: filter factors and one product with V
+        (on one CPU thread when that is small work, see :mod:`spectrakit.core.threads`).
         Passing ``method`` replaces the method options by ``method_options``; passing only
         options updates them.
         """
@@ -98,9 +100,12 @@ class RegularizationSession:
             if np.ndim(reg) != 0:
                 raise ValueError(f"reg must be a scalar in update (use .path for a grid); got shape {arr.shape}.")
             self.reg = float(arr[0])
-        reg_arr, f, native, x, crit = xf.path_tensors(
-            self.problem, self.reg, self.method, criteria=False, **self.method_options
-        )
+        basis = self.problem.basis
+        work = basis.V.shape[0] * basis.V.shape[1] * self.problem.b.shape[0]
+        with single_thread_if_small(work, self.problem.device):
+            reg_arr, f, native, x, crit = xf.path_tensors(
+                self.problem, self.reg, self.method, criteria=False, **self.method_options
+            )
         return xf.to_dataset(self.problem, reg_arr, f, native, x, crit, self.method, scalar=True)
 
     @property

@@ -30,7 +30,11 @@ def compute_settings(device, dtype, *inputs) -> tuple[torch.device, torch.dtype]
 
 
 def to_tensor(value, name: str, device, dtype) -> torch.Tensor:
-    """A finite tensor on ``device`` in ``dtype`` (never a view the caller could alter)."""
+    """A finite tensor on ``device`` in ``dtype``.
+
+    It may share memory with the input (no copy when device and dtype already match):
+    spectrakit never writes into it.
+    """
     data = raw(value)
     if isinstance(data, torch.Tensor):
         t = data.detach()
@@ -44,22 +48,10 @@ def to_tensor(value, name: str, device, dtype) -> torch.Tensor:
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A numpy copy of a tensor from any device."""
+    """The tensor as a numpy array on the host (shares memory with a CPU tensor)."""
     return t.detach().to("cpu").numpy()
 
 
-def labels(value, default_dims: tuple[str, ...], name: str):
-    """(data, dims, coords) of an input: a DataArray's own, else ``default_dims``."""
-    if isinstance(value, xr.DataArray):
-        return value.data, tuple(value.dims), dict(value.coords)
-    shape = tuple(getattr(value, "shape", np.shape(value)))
-    if len(shape) != len(default_dims):
-        raise ValueError(
-            f"{name} must have {len(default_dims)} dimension(s) {default_dims}; got shape {shape}. "
-            "Pass an xarray.DataArray to name the dims yourself."
-        )
-    return value, default_dims, {}
-
-
 def shape_of(value) -> tuple[int, ...]:
+    """The shape of any input, read without converting it (it may be a broadcast view)."""
     return tuple(getattr(raw(value), "shape", np.shape(raw(value))))

@@ -15,7 +15,7 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core.checks import check_memory, check_reg, itemsize
-from .bridge import compute_settings, labels, raw, shape_of, to_numpy, to_tensor
+from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
 
 __all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
 
@@ -150,14 +150,13 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
     A_t = to_tensor(A, "K" if kernel else "A", device, dtype)
     if a_dims[0] != row:
         A_t = A_t.T
-    b_data, _, b_coords = labels(b, b_dims, "b")
+    batch_dims = tuple(d for d in b_dims if d != row)
     if isinstance(b, xr.DataArray):
-        batch_dims = tuple(d for d in b_dims if d != row)
+        b_coords = dict(b.coords)
         b_data = b.transpose(*batch_dims, row).data
-    else:
-        batch_dims = b_dims[1:]
-        b_data = raw(b)
-        b_data = b_data.movedim(0, -1) if isinstance(b_data, torch.Tensor) else np.moveaxis(np.asarray(b_data), 0, -1)
+    else:  # unlabelled b: rows first
+        b_coords = {}
+        b_data = b.movedim(0, -1) if isinstance(b, torch.Tensor) else np.moveaxis(np.asarray(b), 0, -1)
     if col in batch_dims:
         raise ValueError(f"b must not have A's column dim {col!r}; its dims are {b_dims}.")
     batch_shape = tuple(shape_of(b_data)[:-1])
@@ -224,7 +223,9 @@ def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
     B = problem.b.shape[0]
     m, n = problem.basis.shape
     k = problem.n_modes
-    nbytes = itemsize(problem.dtype) * (B * n_reg * (n + 2 * m + k) + n_reg * (m + k))
+    # x, the leave-one-out residuals and coefficients per (rhs, reg); H's diagonal and
+    # the factors per reg; U**2 once
+    nbytes = itemsize(problem.dtype) * (B * n_reg * (n + 2 * m + k) + n_reg * (m + k) + m * k)
     check_memory(
         nbytes,
         problem.device,
@@ -236,7 +237,9 @@ def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
 
 def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=True, **method_options):
     """Factors, native parameter, solutions and (optionally) every criterion for ``reg``."""
-    _check_path_memory(problem, int(np.size(raw(reg))))  # before looking at the values
+    n_reg = int(np.size(raw(reg)))
+    if n_reg > 1:  # (one reg, a slider move, allocates nothing worth asking the device about)
+        _check_path_memory(problem, n_reg)  # before looking at the values
     reg_arr = check_reg(reg)
     reg_t = torch.as_tensor(reg_arr, dtype=problem.dtype, device=problem.device)
     f, native = core.filter_factors(problem.basis.s, reg_t, method, **method_options)
@@ -244,7 +247,7 @@ def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=
     if criteria:
         crit = core.path_criteria(
             problem.basis, problem.b, reg_t, f, method=method, x=x,
-            x_true=problem.x_true, noise_norm=problem.noise_norm,
+            x_true=problem.x_true, noise_norm=problem.noise_norm, beta=problem.beta,
         )
     else:
         res_sq, sol_sq = core.residual_and_solution_norms(problem.basis, problem.beta, f, problem.outside_sq)
