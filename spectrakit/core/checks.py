@@ -31,8 +31,9 @@ def check_finite(value, name: str) -> None:
 
 
 def check_reg(reg, name: str = "reg") -> np.ndarray:
-    """Return ``reg`` as a 1-D float64 array after checking it is finite and >= 0."""
-    arr = np.asarray(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg, dtype=float)
+    """Return ``reg`` as a new 1-D float64 array after checking it is finite and >= 0."""
+    # a copy: the grid is kept in results, and it may be a read-only view of the caller's
+    arr = np.array(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg, dtype=float)
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D grid; got shape {arr.shape}.")
     arr = np.atleast_1d(arr)
