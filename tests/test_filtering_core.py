@@ -36,6 +36,11 @@ def closed_form(method, s, reg, **opt):
     if method == "iterated_tikhonov":
         m = opt.get("order", 2)
         return 1 - (reg / (s + reg)) ** m
+    if method == "heat":
+        return np.exp(-reg / s)
+    if method == "butterworth":
+        n = opt.get("order", 2)
+        return 1 / (1 + (reg / s) ** n)
     if method == "landweber":
         # (1 - omega s)**k with k up to 1e10 needs more than double precision
         omega = opt.get("omega", 1 / s.max())
@@ -48,7 +53,8 @@ def closed_form(method, s, reg, **opt):
 @pytest.mark.parametrize(
     "method,opt",
     [("tikhonov", {}), ("tsvd", {}), ("showalter", {}), ("iterated_tikhonov", {"order": 3}),
-     ("iterated_tikhonov", {}), ("landweber", {}), ("landweber", {"omega": 0.5})],
+     ("iterated_tikhonov", {}), ("landweber", {}), ("landweber", {"omega": 0.5}),
+     ("heat", {}), ("butterworth", {}), ("butterworth", {"order": 5})],
 )
 def test_filters_match_closed_forms(method, opt):
     f, native = core.filter_factors(t(S), t(REG), method, **opt)
@@ -105,10 +111,12 @@ def test_landweber_and_tikhonov_are_related_not_equal():
 
 def test_filter_knees():
     # where each filter is 1/2: tikhonov at s = reg, gradient flow at ln2 reg,
-    # iterated tikhonov of order m at (2^(1/m) - 1) reg (DESIGN.md)
+    # iterated tikhonov of order m at (2^(1/m) - 1) reg (DESIGN.md), heat at reg/ln2,
+    # butterworth at s = reg
     reg = 1e-3
     for method, opt, knee in [("tikhonov", {}, 1.0), ("showalter", {}, math.log(2)),
-                              ("iterated_tikhonov", {"order": 3}, 2 ** (1 / 3) - 1)]:
+                              ("iterated_tikhonov", {"order": 3}, 2 ** (1 / 3) - 1),
+                              ("heat", {}, 1 / math.log(2)), ("butterworth", {"order": 4}, 1.0)]:
         f, _ = core.filter_factors(t([knee * reg]), t([reg]), method, **opt)
         assert abs(float(f) - 0.5) < 1e-12
 
@@ -123,7 +131,7 @@ def test_callable_filter():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    method=st.sampled_from(["tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov"]),
+    method=st.sampled_from(["tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov", "heat", "butterworth"]),
     s=st.lists(st.floats(1e-12, 1.0), min_size=2, max_size=30),
     reg=st.lists(st.floats(1e-10, 10.0), min_size=2, max_size=10),
     omega_frac=st.floats(0.05, 1.0),
@@ -132,7 +140,8 @@ def test_callable_filter():
 def test_filter_properties(method, s, reg, omega_frac, order):
     s_sorted = np.sort(np.asarray(s))
     reg_sorted = np.sort(np.asarray(reg))
-    opt = {"landweber": {"omega": omega_frac / s_sorted.max()}, "iterated_tikhonov": {"order": order}}.get(method, {})
+    opt = {"landweber": {"omega": omega_frac / s_sorted.max()}, "iterated_tikhonov": {"order": order},
+           "butterworth": {"order": order}}.get(method, {})
     f, _ = core.filter_factors(t(s_sorted), t(reg_sorted), method, **opt)
     f = f.numpy()
     assert ((f >= 0) & (f <= 1)).all()
@@ -194,3 +203,33 @@ def test_curvature_closed_form_matches_finite_differences():
     scale = float(closed.abs().max())
     assert float((closed - fd)[0, inner].abs().max()) < 1e-3 * scale
     assert float(closed.max()) > 1  # a sharp corner, and it is a maximum
+
+
+def test_butterworth_of_order_one_is_tikhonov():
+    bw, _ = core.filter_factors(t(S), t(REG), "butterworth", order=1)
+    tk, _ = core.filter_factors(t(S), t(REG), "tikhonov")
+    np.testing.assert_allclose(bw.numpy(), tk.numpy(), rtol=1e-12)
+
+
+def test_spectral_criteria_on_a_circulant_problem():
+    # A circulant blur is diagonal in the unitary DFT: the same criteria from Fourier
+    # coefficients (complex) equal those of the SVD path, and leave-one-out equals GCV
+    # because every leverage H_ii is trace(H)/N.
+    rng = np.random.default_rng(0)
+    N = 64
+    kernel = np.exp(-0.5 * (np.minimum(np.arange(N), N - np.arange(N)) / 2.0) ** 2)
+    kernel /= kernel.sum()
+    A = np.array([np.roll(kernel, i) for i in range(N)]).T  # A @ x = circular convolution
+    b = A @ np.sin(np.linspace(0, 6, N)) + 1e-3 * rng.standard_normal(N)
+    reg = t(np.logspace(-8, 0, 17))
+    basis = core.svd_basis(t(A))
+    f_svd, _ = core.filter_factors(basis.s, reg)
+    ref = core.path_criteria(basis, t(b)[None], reg, f_svd)
+    a_hat = np.fft.fft(kernel)
+    beta = torch.as_tensor(np.fft.fft(b, norm="ortho"))[None]
+    s = t(np.abs(a_hat) ** 2)
+    f, _ = core.filter_factors(s, reg)
+    crit = core.spectral_criteria(s, beta, reg, f, m=N, outside_sq=t([0.0]))
+    for name in ("residual_norm", "solution_norm", "gcv", "curvature"):
+        np.testing.assert_allclose(crit[name].numpy(), ref[name].numpy(), rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(ref["loo"].numpy(), ref["gcv"].numpy(), rtol=1e-8)

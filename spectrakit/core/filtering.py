@@ -34,6 +34,7 @@ __all__ = [
     "filter_factors",
     "FILTERS",
     "filtered_solution",
+    "spectral_criteria",
     "path_criteria",
     "landweber_iterations",
     "landweber_steps",
@@ -276,6 +277,22 @@ def _iterated_tikhonov(s, reg, order=2):
     return torch.where(s > 0, -torch.expm1(order * base), 0.0)
 
 
+def _heat(s, reg):
+    # exp(-reg/s): with s = 1/|k|^2 (a Fourier or graph frequency) the Gaussian low-pass
+    # exp(-reg |k|^2), i.e. the heat kernel at time reg
+    ratio = torch.where(s > 0, reg / torch.where(s > 0, s, 1.0), math.inf)
+    return torch.where(s > 0, torch.exp(-ratio), 0.0)
+
+
+def _butterworth(s, reg, order=2):
+    if int(order) != order or order < 1:
+        raise ValueError(f"order must be a positive integer (the Butterworth order); got {order!r}.")
+    # 1 / (1 + (reg/s)**order) = sigmoid(order log(s/reg)), finite for any s and reg
+    tiny = torch.finfo(s.dtype).tiny
+    f = torch.sigmoid(order * (s.clamp_min(tiny).log() - reg.clamp_min(tiny).log()))
+    return torch.where(s > 0, torch.where(reg > 0, f, 1.0), 0.0)
+
+
 def landweber_iterations(reg, omega: float) -> torch.Tensor:
     """Landweber's iteration count for a strength: ``k = max(1, round(1/(omega*reg)))``."""
     k = torch.round(1.0 / (omega * reg))
@@ -310,9 +327,11 @@ FILTERS: dict[str, Callable] = {
     "landweber": _landweber,
     "showalter": _showalter,
     "iterated_tikhonov": _iterated_tikhonov,
+    "heat": _heat,
+    "butterworth": _butterworth,
 }
 
-_OPTIONS = {"landweber": {"omega", "n_iter"}, "iterated_tikhonov": {"order"}}
+_OPTIONS = {"landweber": {"omega", "n_iter"}, "iterated_tikhonov": {"order"}, "butterworth": {"order"}}
 
 
 def method_name(method) -> str:
@@ -333,6 +352,11 @@ def filter_factors(s: torch.Tensor, reg: torch.Tensor, method="tikhonov", **opti
                               or ``n_iter=k`` directly (wins over reg; native: ``n_iter``)
     ``showalter``             ``1 - exp(-s / reg)`` (gradient flow for time 1/reg)
     ``iterated_tikhonov``     ``1 - (reg / (s + reg))**order`` (default order 2)
+    ``heat``                  ``exp(-reg / s)``: with ``s = 1/|k|^2`` the Gaussian low-pass
+                              ``exp(-reg |k|^2)`` (heat kernel at time reg)
+    ``butterworth``           ``1 / (1 + (reg / s)**order)`` (default order 2; order 1 is
+                              tikhonov): with ``s = 1/|k|^2`` the Butterworth low-pass with
+                              cut-off ``|k| = 1/sqrt(reg)``
     callable ``h(s, reg)``    ``s`` of shape (1, k), ``reg`` of shape (R, 1)
     ========================= ==============================================
 
@@ -391,15 +415,20 @@ def filtered_solution(basis: SpectralBasis, beta: torch.Tensor, f: torch.Tensor,
     return x
 
 
-def residual_and_solution_norms(basis, beta, f, outside_sq):
-    """Residual and solution norms for factors f (R, k) and coefficients beta (B, k)."""
-    res_sq = (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) ** 2).sum(-1) + outside_sq.unsqueeze(1)
-    inv_sigma = _inverse(basis.s.sqrt())
-    sol_sq = ((f.unsqueeze(0) * (beta * inv_sigma).unsqueeze(1)) ** 2).sum(-1)
+def _abs_sq(t: torch.Tensor) -> torch.Tensor:
+    return t.real**2 + t.imag**2 if t.is_complex() else t * t
+
+
+def residual_and_solution_norms(s, beta, f, outside_sq):
+    """Squared residual and solution norms for factors f (R, k), coefficients beta (B, k)
+    (real, or complex for a Fourier basis) and spectral values ``s`` (k,): (B, R) each."""
+    beta_sq = _abs_sq(beta)
+    res_sq = ((1 - f) ** 2).unsqueeze(0).mul(beta_sq.unsqueeze(1)).sum(-1) + outside_sq.unsqueeze(1)
+    sol_sq = (f**2).unsqueeze(0).mul((beta_sq * _inverse(s)).unsqueeze(1)).sum(-1)
     return res_sq, sol_sq
 
 
-def tikhonov_curvature(basis, beta, reg, res_sq, sol_sq):
+def tikhonov_curvature(s, beta, reg, res_sq, sol_sq):
     """Hansen's closed-form curvature of the Tikhonov L-curve (log||r||, log||x||).
 
     In regtools' variable ``lam = sqrt(reg)`` with ``eta = ||x||^2`` and ``rho = ||r||^2``:
@@ -409,9 +438,8 @@ def tikhonov_curvature(basis, beta, reg, res_sq, sol_sq):
     the direction of increasing reg (see :func:`grid_curvature`).
     """
     lam = reg.sqrt().unsqueeze(0)
-    f, _ = filter_factors(basis.s, reg, "tikhonov")
-    inv_s = _inverse(basis.s)
-    deta = -(4 / lam) * (((1 - f) * f * f).unsqueeze(0) * (beta * beta * inv_s).unsqueeze(1)).sum(-1)
+    f, _ = filter_factors(s, reg, "tikhonov")
+    deta = -(4 / lam) * (((1 - f) * f * f).unsqueeze(0) * (_abs_sq(beta) * _inverse(s)).unsqueeze(1)).sum(-1)
     eta, rho = sol_sq, res_sq
     num = lam**2 * deta * rho + 2 * lam * eta * rho + lam**4 * eta * deta
     kappa = -2 * (eta * rho / deta) * num / (lam**4 * eta**2 + rho**2) ** 1.5
@@ -454,6 +482,39 @@ def grid_curvature(reg, res_sq, sol_sq, f=None):
     return out
 
 
+def spectral_criteria(
+    s: torch.Tensor,
+    beta: torch.Tensor,
+    reg: torch.Tensor,
+    f: torch.Tensor,
+    *,
+    m: int,
+    outside_sq: torch.Tensor,
+    method="tikhonov",
+    n_unpenalized: int = 0,
+    noise_norm: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """The criteria that need only the spectral coefficients, for any orthonormal basis
+    (SVD, GSVD, kernel eigenvectors, the unitary DFT): (B, R) tensors.
+
+    ``beta`` (B, k) are the data's coefficients (complex for a Fourier basis), ``s`` the
+    filter's argument per mode, ``outside_sq`` (B,) the squared residual no filter
+    removes, ``m`` the number of data points and ``n_unpenalized`` the dimension fitted
+    without penalty. See :func:`path_criteria` for the definitions.
+    """
+    res_sq, sol_sq = residual_and_solution_norms(s, beta, f, outside_sq)
+    out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
+    dof = n_unpenalized + f.sum(-1)  # trace of the influence matrix, (R,)
+    out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
+    if method == "tikhonov":
+        out["curvature"] = tikhonov_curvature(s, beta, reg, res_sq, sol_sq)
+    else:
+        out["curvature"] = grid_curvature(reg, res_sq, sol_sq, f)
+    if noise_norm is not None:
+        out["discrepancy"] = out["residual_norm"] / noise_norm.reshape(-1, 1)
+    return out
+
+
 def path_criteria(
     basis: SpectralBasis,
     b: torch.Tensor,
@@ -485,17 +546,13 @@ def path_criteria(
 
     ``beta = U^T b`` may be passed when it is cached already.
     """
-    m = b.shape[-1]
-    q = basis.Q0.shape[1]
     if beta is None:
         beta = basis.coefficients(b)
     rest = basis.outside(b, beta)
-    res_sq, sol_sq = residual_and_solution_norms(basis, beta, f, (rest * rest).sum(-1))
-    out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
-
-    dof = q + f.sum(-1)  # trace of the influence matrix, (R,)
-    out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
-
+    out = spectral_criteria(
+        basis.s, beta, reg, f, m=b.shape[-1], outside_sq=(rest * rest).sum(-1), method=method,
+        n_unpenalized=basis.Q0.shape[1], noise_norm=noise_norm,
+    )
     # leave-one-out: e = b - H b, H_ii = diag(Q0 Q0^T) + sum_j f_j U_ij^2
     h_diag = f @ basis.leverage_parts.T + basis.unpenalized_leverage
     e = rest.unsqueeze(1) + (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) @ basis.U.T)
@@ -503,17 +560,10 @@ def path_criteria(
     interpolates = (one_minus_h <= 16 * torch.finfo(b.dtype).eps).any(-1)
     loo = ((e / torch.where(one_minus_h > 0, one_minus_h, 1.0)) ** 2).mean(-1)
     out["loo"] = torch.where(interpolates, math.inf, loo)
-
-    if method == "tikhonov":
-        out["curvature"] = tikhonov_curvature(basis, beta, reg, res_sq, sol_sq)
-    else:
-        out["curvature"] = grid_curvature(reg, res_sq, sol_sq, f)
     if x_true is not None:
         if x is None:
             raise ValueError("path_criteria needs the solutions x to compute error_norm.")
         out["error_norm"] = torch.linalg.vector_norm(x - x_true.unsqueeze(-2), dim=-1)
-    if noise_norm is not None:
-        out["discrepancy"] = out["residual_norm"] / noise_norm.reshape(-1, 1)
     return out
 
 

@@ -250,7 +250,7 @@ def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=
             x_true=problem.x_true, noise_norm=problem.noise_norm, beta=problem.beta,
         )
     else:
-        res_sq, sol_sq = core.residual_and_solution_norms(problem.basis, problem.beta, f, problem.outside_sq)
+        res_sq, sol_sq = core.residual_and_solution_norms(problem.basis.s, problem.beta, f, problem.outside_sq)
         crit = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
         if problem.x_true is not None:
             crit["error_norm"] = torch.linalg.vector_norm(x - problem.x_true.unsqueeze(-2), dim=-1)
@@ -323,7 +323,7 @@ def regularize(
         Data; dims of b other than the row dim are independent right-hand sides.
     reg : float or 1-D array of float >= 0
         Strength(s). A scalar gives the Dataset without the ``reg`` dim.
-    method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov"} or callable
+    method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov", "heat", "butterworth"} or callable
         The filter (see :func:`spectrakit.core.filtering.filter_factors`);
         ``method_options`` go to it (``omega``, ``n_iter`` for landweber, ``order`` for
         iterated_tikhonov).
