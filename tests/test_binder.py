@@ -71,7 +71,9 @@ def _expand(reqs: list[str], project: dict, seen: set[str] | None = None) -> lis
 
 def _runtime_requirements(pyproject: dict) -> list[Requirement]:
     project = pyproject["project"]
-    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["widgets"])
+    extras = project["optional-dependencies"]
+    # what the notebooks need: the core, the widgets and the packaged real data
+    reqs = list(project["dependencies"]) + list(extras["widgets"]) + list(extras["data"])
     return _expand(reqs, project)
 
 
