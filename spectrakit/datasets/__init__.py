@@ -11,13 +11,21 @@ Linear inverse problems (dims ``("s", "t")``; Hansen's Regularization Tools):
 :func:`heat`, :func:`gravity`, and :func:`deblur1d` (1-D Gaussian blur).
 
 Regression (dims ``("sample", "feature")``): :func:`ridge_regression`.
+
+Real data (not generators: each returns one ``xarray.DataArray`` with numeric, evenly
+spaced coordinates, read from a file an optional package ships; no network):
+:func:`sunspots` and :func:`co2` (``pip install statsmodels``), :func:`camera`
+(``pip install scikit-image``).
 """
 
 from .inverse_problems import baart, deblur1d, deriv2, foxgood, gravity, heat, phillips, shaw
+from .real import camera, co2, sunspots
 from .regression import ridge_regression
 
 __all__ = [
     "baart",
+    "camera",
+    "co2",
     "deblur1d",
     "deriv2",
     "foxgood",
@@ -26,4 +34,5 @@ __all__ = [
     "phillips",
     "ridge_regression",
     "shaw",
+    "sunspots",
 ]
