@@ -15,7 +15,7 @@ RegularizationExplorer``) and are never imported by ``import spectrakit``.
 from . import datasets
 from .options import get_options, set_options
 from .tuning import RegularizationSession
-from .xr import choose, picard, regularize, regularize_kernel
+from .xr import blur, choose, deconvolve, lowpass, picard, regularize, regularize_kernel, smooth
 
 __version__ = "0.1.0.dev0"
 
@@ -24,6 +24,10 @@ __all__ = [
     "regularize_kernel",
     "choose",
     "picard",
+    "smooth",
+    "deconvolve",
+    "lowpass",
+    "blur",
     "RegularizationSession",
     "set_options",
     "get_options",

@@ -294,6 +294,8 @@ def test_bad_input_messages():
         spectrakit.regularize(A, b, reg=1e-3, noise_norm=-1.0, device="cpu")
     with pytest.raises(ValueError, match="omega"):
         spectrakit.regularize(A, b, reg=1e-3, method="landweber", omega=10.0, device="cpu")
+    with pytest.raises(ValueError, match="rename"):
+        spectrakit.regularize(A.rename(t="x"), b, reg=1e-3, device="cpu")
     with pytest.raises(ValueError, match="L="):
         spectrakit.regularize(A, b, reg=1e-3, L="d3", device="cpu")
 

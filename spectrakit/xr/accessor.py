@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import xarray as xr
 
-from . import filtering
+from . import filtering, fourier
 
 
 @xr.register_dataarray_accessor("spectral")
@@ -30,6 +30,64 @@ class SpectralDataArrayAccessor:
     def picard(self, b, **kwargs) -> xr.Dataset:
         """:func:`spectrakit.picard` with this DataArray as A."""
         return filtering.picard(self._obj, b, **kwargs)
+
+    # -- Fourier (spectrakit.xr.fourier): conventions in that module's docstring --
+
+    def fft(self, dim=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.fft` of this DataArray over ``dim``."""
+        return fourier.fft(self._obj, dim, **kwargs)
+
+    def ifft(self, dim=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.ifft` of this DataArray over frequency dims."""
+        return fourier.ifft(self._obj, dim, **kwargs)
+
+    def rfft(self, dim=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.rfft` of this DataArray (the last of ``dim`` halved)."""
+        return fourier.rfft(self._obj, dim, **kwargs)
+
+    def irfft(self, dim=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.irfft` of this DataArray."""
+        return fourier.irfft(self._obj, dim, **kwargs)
+
+    def power(self, dim, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.power` (periodogram or Welch) along ``dim``."""
+        return fourier.power(self._obj, dim, **kwargs)
+
+    def spectrogram(self, dim, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.spectrogram` along ``dim``."""
+        return fourier.spectrogram(self._obj, dim, **kwargs)
+
+    def cross_spectrum(self, other, dim, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.cross_spectrum` of this DataArray (x) and ``other`` (y)."""
+        return fourier.cross_spectrum(self._obj, other, dim, **kwargs)
+
+    def coherence(self, other, dim, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.coherence` of this DataArray and ``other``."""
+        return fourier.coherence(self._obj, other, dim, **kwargs)
+
+    def isotropic_power(self, dims=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.isotropic_power` over two dims ``(y, x)``."""
+        return fourier.isotropic_power(self._obj, dims, **kwargs)
+
+    def smooth(self, dims=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.smooth` (Sobolev smoothing) of this DataArray along ``dims``."""
+        return fourier.smooth(self._obj, dims, **kwargs)
+
+    def deconvolve(self, kernel, dims=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.deconvolve` of this DataArray by the point-spread ``kernel``."""
+        return fourier.deconvolve(self._obj, kernel, dims, **kwargs)
+
+    def lowpass(self, dims=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.lowpass` (Gaussian or Butterworth) of this DataArray."""
+        return fourier.lowpass(self._obj, dims, **kwargs)
+
+    def blur(self, kernel, dims=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.blur`: circular convolution with the centred ``kernel``."""
+        return fourier.blur(self._obj, kernel, dims, **kwargs)
+
+    def wavenumbers_squared(self, dim=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.fourier.wavenumbers_squared` on this DataArray's FFT grid."""
+        return fourier.wavenumbers_squared(self._obj, dim, **kwargs)
 
 
 @xr.register_dataset_accessor("spectral")
@@ -65,3 +123,33 @@ class SpectralDatasetAccessor:
     def choose(self, criterion: str, **options) -> float:
         """:func:`spectrakit.choose` on this path."""
         return filtering.choose(self._obj, criterion, **options)
+
+    # -- Fourier: each data variable that has the dims (the others are kept unchanged) --
+
+    def fft(self, dim=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.fft` of each data variable with all of ``dim``."""
+        return fourier.fft(self._obj, dim, **kwargs)
+
+    def ifft(self, dim=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.ifft` of each data variable with the frequency dims."""
+        return fourier.ifft(self._obj, dim, **kwargs)
+
+    def rfft(self, dim=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.rfft` of each data variable with all of ``dim``."""
+        return fourier.rfft(self._obj, dim, **kwargs)
+
+    def irfft(self, dim=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.irfft` of each data variable with the frequency dims."""
+        return fourier.irfft(self._obj, dim, **kwargs)
+
+    def power(self, dim, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.power` of each data variable with ``dim``."""
+        return fourier.power(self._obj, dim, **kwargs)
+
+    def spectrogram(self, dim, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.spectrogram` of each data variable with ``dim``."""
+        return fourier.spectrogram(self._obj, dim, **kwargs)
+
+    def isotropic_power(self, dims=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.fourier.isotropic_power` of each data variable with ``dims``."""
+        return fourier.isotropic_power(self._obj, dims, **kwargs)

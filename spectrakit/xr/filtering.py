@@ -159,6 +159,11 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
         b_data = b.movedim(0, -1) if isinstance(b, torch.Tensor) else np.moveaxis(np.asarray(b), 0, -1)
     if col in batch_dims:
         raise ValueError(f"b must not have A's column dim {col!r}; its dims are {b_dims}.")
+    if "x" in (col,) + batch_dims:
+        raise ValueError(
+            "a dim named 'x' would clash with the result variable x: rename it first, e.g. "
+            "A.rename(x='pixel') (and the same for b or x_true)."
+        )
     batch_shape = tuple(shape_of(b_data)[:-1])
     b_t = to_tensor(b_data, "b", device, dtype).reshape(-1, m)
 
@@ -285,6 +290,7 @@ def to_dataset(problem: FilteringProblem, reg_arr, f, native, x, crit, method, *
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = s/(s+reg))"
     ds["s"].attrs["long_name"] = "singular value sigma (filters act on s = sigma**2)"
     ds.attrs.update(
+        solution="x",
         method=core.method_name(method),
         penalty=problem.penalty,
         device=str(problem.device),
@@ -456,15 +462,16 @@ def choose(path: xr.Dataset, criterion: str, **options) -> float:
             )
         return float(reg[ok].max())
     if criterion == "quasi_optimality":
-        x = path["x"]
-        extra = [d for d in x.dims if d not in ("reg", path["x"].dims[-1])]
+        x = path[path.attrs.get("solution", "x")]
+        core_dims = [d for d in x.dims if d != "reg" and d not in path["residual_norm"].dims]
+        extra = [d for d in x.dims if d != "reg" and d not in core_dims]
         if extra:
             raise ValueError(f"path has extra dims {extra}: select one right-hand side first, e.g. path.isel({extra[0]}=0).")
         order = np.argsort(reg)
         r = reg[order]
         if (r <= 0).any() or not np.allclose(np.diff(np.log(r)), np.log(r[1] / r[0]), rtol=1e-6, atol=0):
             raise ValueError("quasi_optimality needs a geometric reg grid (e.g. numpy.logspace) of positive values.")
-        xs = x.transpose("reg", ...).values[order]
+        xs = x.transpose("reg", ...).values[order].reshape(len(order), -1)
         steps = np.linalg.norm(np.diff(xs, axis=0), axis=-1)
         # a discrete native parameter (rank, iteration count) repeats solutions over
         # stretches of the grid: compare distinct neighbours only
