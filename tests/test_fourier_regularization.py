@@ -180,3 +180,20 @@ def test_cuda_equals_cpu():
     assert gpu.attrs["device"].startswith("cuda")
     for name in ("estimate", "gcv", "error_norm"):
         np.testing.assert_allclose(gpu[name].values, cpu[name].values, rtol=1e-10, atol=1e-12)
+
+
+def test_dask_input_stays_lazy_and_equals_eager():
+    dask = pytest.importorskip("dask")
+    rng = np.random.default_rng(5)
+    da = xr.DataArray(
+        rng.standard_normal((6, 64)), dims=("trace", "time"),
+        coords={"trace": np.arange(6), "time": np.arange(64) * DX},
+    )
+    truth = da * 0.5
+    eager = spectrakit.smooth(da, "time", reg=np.logspace(-3, 1, 5), sobolev=1.5, x_true=truth, noise_norm=0.3, device="cpu")
+    lazy = spectrakit.smooth(da.chunk({"trace": 2}), "time", reg=np.logspace(-3, 1, 5), sobolev=1.5,
+                             x_true=truth.chunk({"trace": 2}), noise_norm=0.3, device="cpu")
+    assert dask.is_dask_collection(lazy["estimate"].data) and dask.is_dask_collection(lazy["gcv"].data)
+    xr.testing.assert_allclose(lazy.compute(), eager)
+    with pytest.raises(ValueError, match="rechunk"):
+        spectrakit.smooth(da.chunk({"time": 16}), "time", reg=1.0)

@@ -123,7 +123,8 @@ def _apply_core(
 
     ``block(*arrays, **kwargs)`` takes numpy arrays whose core dims (``in_dims``, in that
     order) are the last axes and returns one numpy array whose last axes are
-    ``out_dims`` (sizes ``out_sizes``). It runs through ``xarray.apply_ufunc`` with
+    ``out_dims`` (sizes ``out_sizes``), or a tuple of them when ``out_dims`` is a list of
+    dim lists (and ``out_dtype`` a list of dtypes). It runs through ``xarray.apply_ufunc`` with
     ``dask="parallelized"``: on numpy-backed inputs once, on dask-backed ones once per
     block, lazily, without loading the whole array (and on a dask.distributed cluster:
     ``block`` is a module-level function and ``kwargs`` plain values, so they pickle).
@@ -133,6 +134,10 @@ def _apply_core(
     """
     for da, dims, label in zip(inputs, in_dims, labels):
         _check_core_chunks(da, dims, label)
+    # several outputs: out_dims is a list of dim lists and out_dtype a list of dtypes
+    several = bool(out_dims) and isinstance(out_dims[0], (list, tuple))
+    outs = [list(d) for d in out_dims] if several else [list(out_dims)]
+    dtypes = list(out_dtype) if several else [out_dtype]
     with warnings.catch_warnings():
         # dask builds the output's (empty) meta array by casting the input's: complex in,
         # real out (irfft) warns about discarding imaginary parts of nothing
@@ -141,10 +146,10 @@ def _apply_core(
             functools.partial(block, **kwargs),
             *inputs,
             input_core_dims=[list(d) for d in in_dims],
-            output_core_dims=[list(out_dims)],
+            output_core_dims=outs,
             dask="parallelized",
-            output_dtypes=[out_dtype],
-            dask_gufunc_kwargs={"output_sizes": {d: int(out_sizes[d]) for d in out_dims}},
+            output_dtypes=dtypes,
+            dask_gufunc_kwargs={"output_sizes": {d: int(out_sizes[d]) for o in outs for d in o}},
             keep_attrs=False,
         )
 
@@ -1381,19 +1386,14 @@ _FOURIER_LOO_NOTE = (
 )
 
 
-def _fourier_problem(da, dims, label, *, device, dtype, spacing_tol=1e-6):
-    """Checked inputs of a Fourier regularization: (da, axes, other dims, tensor (B, *shape))."""
+def _fourier_axes(da, dims, label, spacing_tol=1e-6):
+    """Checked (dims, axes, other dims) of a Fourier regularization, without loading data."""
     if not isinstance(da, xr.DataArray):
-        raise TypeError(f"{label} must be an xarray.DataArray with evenly spaced coordinates on dims.")
-    _check_data(da, label, allow_complex=False)
+        raise TypeError(f"{label} must be an xarray.DataArray with evenly spaced coordinates on its dims.")
+    _check_data(da, label, allow_complex=False)  # (finiteness: per block, in the bridge)
     dims = _dims_list(da, dims, label)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
-    other = [d for d in da.dims if d not in dims]
-    dev, _, dt = _settings(device, dtype, None)
-    data = da.transpose(*other, *dims).data
-    shape = tuple(ax.size for ax in axes)
-    t = to_tensor(data, label, dev, dt).reshape((-1,) + shape)
-    return dims, axes, other, t, dev, dt
+    return dims, axes, [d for d in da.dims if d not in dims]
 
 
 def _centred_transfer(kernel, dims, axes, device, dtype) -> torch.Tensor:
@@ -1422,67 +1422,88 @@ def _centred_transfer(kernel, dims, axes, device, dtype) -> torch.Tensor:
     return torch.fft.fftn(k)
 
 
+def _regularize_block(b, *x_true, ndim, reg, transfer, weights, method, options, noise_norm, names, device, dtype):
+    """One block of signals (core dims last) through :func:`spectrakit.core.fourier.fourier_path`."""
+    lead, shape = b.shape[:-ndim], b.shape[-ndim:]
+    tdtype = getattr(torch, dtype)
+    bt = _block_tensor(b, "da", device, dtype).reshape((-1,) + shape)
+    xt = _block_tensor(x_true[0], "x_true", device, dtype).reshape((-1,) + shape) if x_true else None
+    noise = None if noise_norm is None else torch.full((bt.shape[0],), noise_norm, dtype=tdtype, device=device)
+    x, _, _, crit = core.fourier_path(
+        bt, torch.as_tensor(reg, dtype=tdtype, device=device), ndim=ndim,
+        transfer=None if transfer is None else torch.as_tensor(transfer, device=device),
+        weights=torch.as_tensor(weights, dtype=tdtype, device=device),
+        method=method, x_true=xt, noise_norm=noise, **options,
+    )
+    R = len(reg)
+    return (to_numpy(x).reshape(lead + (R,) + shape),) + tuple(to_numpy(crit[n]).reshape(lead + (R,)) for n in names)
+
+
 def _fourier_regularize(
-    da, dims, *, reg, method, penalty, label, transfer_from=None, sobolev=0.0, lowpass=False,
+    da, dims, *, reg, method, penalty, transfer_from=None, sobolev=0.0, lowpass=False,
     x_true=None, noise_norm=None, device=None, dtype=None, **method_options,
 ) -> xr.Dataset:
     """The one path under smooth, deconvolve and lowpass (see :func:`smooth`)."""
-    dims, axes, other, b, dev, dt = _fourier_problem(da, dims, label, device=device, dtype=dtype)
+    dims, axes, other = _fourier_axes(da, dims, "da")
+    dev, dt_name, dt = _settings(device, dtype, None)
     shape = tuple(ax.size for ax in axes)
     K = int(np.prod(shape))
     n_reg = int(np.size(reg))
-    nbytes = itemsize(dt) * (b.shape[0] * n_reg * K * 4 + n_reg * K * 2)
-    check_memory(nbytes, dev, name="reg", what=f"a path over {n_reg} reg values of {b.shape[0]} signal(s) of {K} samples",
-                 alternative="Use fewer reg values, or a scalar reg per call.")
+    n_signals = int(np.prod([da.sizes[d] for d in other])) if other else 1
+    per_block = n_signals if da.chunks is None else max(
+        int(np.prod([max(da.chunksizes[d]) for d in other])) if other else 1, 1
+    )
+    check_memory(
+        itemsize(dt) * (per_block * n_reg * K * 5 + n_reg * K * 2), dev, name="reg",
+        what=f"a path over {n_reg} reg values of {per_block} signal(s) of {K} samples at once",
+        alternative="Use fewer reg values, a scalar reg per call, or chunk the other dims with dask.",
+    )
     reg_arr = check_reg(reg)
-    reg_t = torch.as_tensor(reg_arr, dtype=dt, device=dev)
-    spacing = [ax.spacing for ax in axes]
-    k_sq = core.wavenumbers_squared(shape, spacing, device=dev, dtype=dt)
+    if noise_norm is not None and (np.ndim(noise_norm) != 0 or not np.isfinite(noise_norm) or noise_norm <= 0):
+        raise ValueError(f"noise_norm must be one finite number > 0 (the norm ||b - b_exact|| per signal); got {noise_norm!r}.")
+
+    k_sq = core.wavenumbers_squared(shape, [ax.spacing for ax in axes], device=dev, dtype=dt)
     transfer = None if transfer_from is None else _centred_transfer(transfer_from, dims, axes, dev, dt)
-    if lowpass:
-        weights = k_sq.clamp_min(torch.finfo(dt).tiny)  # s = 1/|k|^2: the mean passes (s huge)
-    else:
-        weights = core.sobolev_weights(k_sq, float(sobolev))
-    x_true_t = None
+    # lowpass: s = 1/|k|^2, so the mean (k = 0) has s huge and always passes
+    weights = k_sq.clamp_min(torch.finfo(dt).tiny) if lowpass else core.sobolev_weights(k_sq, float(sobolev))
+    s = (1 if transfer is None else transfer.real**2 + transfer.imag**2) / weights
+    f, native = core_filtering.filter_factors(s.reshape(K), torch.as_tensor(reg_arr, dtype=dt, device=dev), method, **method_options)
+
+    inputs, in_dims = [da], [dims]
     if x_true is not None:
-        xt = x_true if isinstance(x_true, xr.DataArray) else xr.DataArray(np.asarray(x_true), dims=dims if np.ndim(x_true) == len(dims) else da.dims)
-        xt = xt.broadcast_like(da).transpose(*other, *dims)
-        x_true_t = to_tensor(xt.data, "x_true", dev, dt).reshape((-1,) + shape)
-    noise_t = None
-    if noise_norm is not None:
-        noise_arr = np.asarray(noise_norm, dtype=float)
-        if not np.isfinite(noise_arr).all() or (noise_arr <= 0).any():
-            raise ValueError(f"noise_norm must be finite and > 0 (the norm ||b - b_exact||); got {noise_norm!r}.")
-        noise_t = torch.tensor(np.broadcast_to(noise_arr, (b.shape[0],)).copy(), dtype=dt, device=dev)
-
-    x, f, native, crit = core.fourier_path(
-        b, reg_t, ndim=len(dims), transfer=transfer, weights=weights, method=method,
-        x_true=x_true_t, noise_norm=noise_t, **method_options,
+        xt = x_true if isinstance(x_true, xr.DataArray) else xr.DataArray(np.asarray(x_true), dims=da.dims[-np.ndim(x_true):])
+        missing = [d for d in dims if d not in xt.dims]
+        if missing or any(xt.sizes[d] != da.sizes[d] for d in dims):
+            raise ValueError(f"x_true must have the data's dims {tuple(dims)} and sizes; it has {dict(xt.sizes)}.")
+        inputs.append(xt)
+        in_dims.append(dims)
+    names = ["residual_norm", "solution_norm", "gcv", "curvature"]
+    names += ["error_norm"] if x_true is not None else []
+    names += ["discrepancy"] if noise_norm is not None else []
+    outs = _apply_core(
+        _regularize_block, inputs, in_dims,
+        out_dims=[["reg", *dims]] + [["reg"]] * len(names),
+        out_sizes={"reg": reg_arr.shape[0], **{ax.dim: ax.size for ax in axes}},
+        out_dtype=[_np_dtype(dt, False)] * (len(names) + 1), labels=["da", "x_true"],
+        ndim=len(dims), reg=reg_arr, transfer=None if transfer is None else to_numpy(transfer),
+        weights=to_numpy(weights), method=method, options=method_options,
+        noise_norm=None if noise_norm is None else float(noise_norm), names=names, device=dev, dtype=dt_name,
     )
-    other_shape = tuple(da.sizes[d] for d in other)
-    R = reg_arr.shape[0]
+    data_vars = {"estimate": outs[0].transpose("reg", *other, *dims)}
+    for name, value in zip(names, outs[1:]):
+        data_vars[name] = value.transpose("reg", *other)
+    data_vars["loo"] = data_vars["gcv"].copy()
 
-    def per_signal(t, tail_dims, tail_shape):
-        arr = to_numpy(t).reshape(other_shape + (R,) + tail_shape)
-        return (("reg", *other, *tail_dims), np.moveaxis(arr, len(other_shape), 0))
-
-    data_vars = {"estimate": per_signal(x, tuple(dims), shape)}
-    for name, value in crit.items():
-        data_vars[name] = per_signal(value, (), ())
     freq_dims = [ax.freq_dim for ax in axes]
-    ff = torch.fft.fftshift(f.reshape((R,) + shape), dim=tuple(range(1, len(dims) + 1)))
-    sigma = torch.fft.fftshift(
-        ((1 if transfer is None else transfer.abs() ** 2) / weights).sqrt() * torch.ones(shape, dtype=dt, device=dev)
-    )
-    data_vars["filter_factors"] = (("reg", *freq_dims), to_numpy(ff))
+    axes_idx = tuple(range(1, len(dims) + 1))
+    data_vars["filter_factors"] = (("reg", *freq_dims), to_numpy(torch.fft.fftshift(f.reshape((-1,) + shape), dim=axes_idx)))
     coords = {k: v for k, v in da.coords.items() if set(v.dims) <= set(da.dims)}
     coords["reg"] = reg_arr
     for ax in axes:
-        df = 1.0 / (ax.size * ax.spacing)
         coords[ax.freq_dim] = xr.Variable(
-            ax.freq_dim, np.fft.fftshift(np.fft.fftfreq(ax.size, d=ax.spacing)), attrs=ax.freq_attrs(df)
+            ax.freq_dim, np.fft.fftshift(np.fft.fftfreq(ax.size, d=ax.spacing)), attrs=ax.freq_attrs(1.0 / (ax.size * ax.spacing))
         )
-    coords["s"] = (tuple(freq_dims), to_numpy(sigma))
+    coords["s"] = (tuple(freq_dims), to_numpy(torch.fft.fftshift(s.sqrt() * torch.ones(shape, dtype=dt, device=dev))))
     for name, value in native.items():
         coords[name] = ("reg", to_numpy(value))
     ds = xr.Dataset(data_vars, coords=coords)
@@ -1491,8 +1512,8 @@ def _fourier_regularize(
     ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
     ds["reg"].attrs["long_name"] = "regularization strength"
     ds.attrs.update(
-        solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=str(dev),
-        dtype=str(dt).replace("torch.", ""), conventions=core_filtering.CONVENTIONS
+        solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev, dtype=dt_name,
+        conventions=core_filtering.CONVENTIONS
         + "; Fourier: unitary DFT along " + ", ".join(map(str, dims)) + ", angular k = 2 pi freq",
     )
     if np.ndim(reg) == 0:
@@ -1529,7 +1550,7 @@ def smooth(da, dims=None, *, reg, sobolev=1.0, method="tikhonov", x_true=None, n
     >>> reg = spectrakit.choose(out, "gcv")
     """
     return _fourier_regularize(
-        da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", label="da", sobolev=sobolev,
+        da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", sobolev=sobolev,
         x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype, **method_options,
     )
 
@@ -1557,7 +1578,7 @@ def deconvolve(da, kernel, dims=None, *, reg, sobolev=0.0, method="tikhonov", x_
     True
     """
     return _fourier_regularize(
-        da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", label="da", transfer_from=kernel,
+        da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", transfer_from=kernel,
         sobolev=sobolev, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype, **method_options,
     )
 
@@ -1586,18 +1607,36 @@ def lowpass(da, dims=None, *, reg, kind="gaussian", order=2, x_true=None, noise_
         raise ValueError(f"kind={kind!r} is unknown; choose 'gaussian' or 'butterworth'.")
     options = {"order": order} if kind == "butterworth" else {}
     return _fourier_regularize(
-        da, dims, reg=reg, method=_LOWPASS[kind], penalty=f"{kind} low-pass", label="da", lowpass=True,
+        da, dims, reg=reg, method=_LOWPASS[kind], penalty=f"{kind} low-pass", lowpass=True,
         x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype, **options,
     )
+
+
+def _blur_block(b, *, ndim, transfer, device, dtype):
+    axes = tuple(range(-ndim, 0))
+    bt = _block_tensor(b, "da", device, dtype)
+    a = torch.as_tensor(transfer, device=device)
+    return to_numpy(torch.fft.ifftn(torch.fft.fftn(bt, dim=axes) * a, dim=axes).real)
 
 
 def blur(da, kernel, dims=None, *, device=None, dtype=None) -> xr.DataArray:
     """Circular convolution of ``da`` with a centred ``kernel`` along ``dims`` (the forward
     operator :func:`deconvolve` inverts): a new DataArray with da's dims, coords and attrs.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, spectrakit
+    >>> da = xr.DataArray([0.0, 0, 1, 0, 0], dims="t", coords={"t": np.arange(5.0)})
+    >>> psf = xr.DataArray([0.25, 0.5, 0.25], dims="t", coords={"t": [-1.0, 0, 1]})
+    >>> psf = psf.pad(t=1, constant_values=0).assign_coords(t=np.arange(-2.0, 3))  # the data's size
+    >>> (spectrakit.blur(da, psf, "t", device="cpu").values.round(2) + 0.0).tolist()
+    [0.0, 0.25, 0.5, 0.25, 0.0]
     """
-    dims_, axes, other, b, dev, dt = _fourier_problem(da, dims, "da", device=device, dtype=dtype)
-    a = _centred_transfer(kernel, dims_, axes, dev, dt)
-    nd = tuple(range(-len(dims_), 0))
-    out = torch.fft.ifftn(torch.fft.fftn(b, dim=nd) * a, dim=nd).real
-    arr = to_numpy(out).reshape(tuple(da.sizes[d] for d in other) + tuple(ax.size for ax in axes))
-    return xr.DataArray(arr, dims=(*other, *dims_), coords=da.coords, attrs=da.attrs, name=da.name).transpose(*da.dims)
+    dims, axes, other = _fourier_axes(da, dims, "da")
+    dev, dt_name, dt = _settings(device, dtype, None)
+    transfer = to_numpy(_centred_transfer(kernel, dims, axes, dev, dt))
+    out = _apply_core(
+        _blur_block, [da], [dims], out_dims=dims, out_sizes={ax.dim: ax.size for ax in axes},
+        out_dtype=_np_dtype(dt, False), labels=["da"], ndim=len(dims), transfer=transfer, device=dev, dtype=dt_name,
+    )
+    return out.transpose(*da.dims).assign_coords({k: v for k, v in da.coords.items()}).rename(da.name).assign_attrs(da.attrs)
