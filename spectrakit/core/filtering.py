@@ -493,6 +493,7 @@ def spectral_criteria(
     method="tikhonov",
     n_unpenalized: int = 0,
     noise_norm: torch.Tensor | None = None,
+    counts: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The criteria that need only the spectral coefficients, for any orthonormal basis
     (SVD, GSVD, kernel eigenvectors, the unitary DFT): (B, R) tensors.
@@ -500,11 +501,14 @@ def spectral_criteria(
     ``beta`` (B, k) are the data's coefficients (complex for a Fourier basis), ``s`` the
     filter's argument per mode, ``outside_sq`` (B,) the squared residual no filter
     removes, ``m`` the number of data points and ``n_unpenalized`` the dimension fitted
-    without penalty. See :func:`path_criteria` for the definitions.
+    without penalty. Modes sharing one ``s`` (equal frequencies of a Fourier basis) may
+    be given once: ``counts`` (k,) says how many each stands for and ``beta`` holds the
+    root of their summed ``|beta|^2``. See :func:`path_criteria` for the definitions.
     """
     res_sq, sol_sq = residual_and_solution_norms(s, beta, f, outside_sq)
     out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
-    dof = n_unpenalized + f.sum(-1)  # trace of the influence matrix, (R,)
+    # trace of the influence matrix, (R,)
+    dof = n_unpenalized + (f.sum(-1) if counts is None else f @ counts.to(f.dtype))
     out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
     if method == "tikhonov":
         out["curvature"] = tikhonov_curvature(s, beta, reg, res_sq, sol_sq)

@@ -1,5 +1,6 @@
 """GUI-free sessions: a cached decomposition plus ``update(reg, ...)``."""
 
 from .filtering import RegularizationSession
+from .fourier import SpectrumSession
 
-__all__ = ["RegularizationSession"]
+__all__ = ["RegularizationSession", "SpectrumSession"]

@@ -7,5 +7,6 @@ extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
 """
 
 from .filtering import RegularizationExplorer
+from .fourier import SpectrumExplorer
 
-__all__ = ["RegularizationExplorer"]
+__all__ = ["RegularizationExplorer", "SpectrumExplorer"]

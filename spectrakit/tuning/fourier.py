@@ -1,0 +1,690 @@
+"""A GUI-free session for Fourier-domain regularization: smoothing, deconvolution, low-pass.
+
+The data are transformed once: their DFT (and the kernel's, and the truth's) stays on the
+device. A reg move then costs the filter factors on the half-spectrum, one product and
+one inverse real FFT; the whole path over ``reg_grid`` with every criterion is computed
+from the cached spectra once per Sobolev order (and filter) and cached. A circulant
+operator is diagonal in the unitary DFT basis, so the foundation's filters
+(:func:`spectrakit.core.filtering.filter_factors`) and spectral criteria
+(:func:`spectrakit.core.filtering.spectral_criteria`) apply unchanged, with the complex
+DFT coefficients as ``beta`` and no matrix anywhere.
+
+=============  ==========================================  ==================================
+mode           operator / penalty                          filter argument ``s`` per frequency
+=============  ==========================================  ==================================
+``smooth``     A = I, penalty weights ``(1 + |k|**2)**p``  ``1 / (1 + |k|**2)**p``
+``deconvolve`` A = circular convolution with the kernel    ``|a_k|**2 / (1 + |k|**2)**p``
+``lowpass``    (a filter, no penalty)                      ``1 / |k|**2`` (``inf`` at k = 0)
+=============  ==========================================  ==================================
+
+``k = 2 pi f`` is the angular wavenumber (``f`` in cycles per coordinate unit), ``p`` the
+Sobolev order ``sobolev`` (any real number) and ``a_k`` the DFT of the kernel centred
+where its coordinate is 0. Tikhonov (``h = s/(s+reg)``) then gives
+``x_k = b_k / (1 + reg (1 + |k|**2)**p)`` for smoothing and
+``x_k = conj(a_k) b_k / (|a_k|**2 + reg (1 + |k|**2)**p)`` for deconvolution; the low-pass
+kinds are the ``heat`` filter ``exp(-reg |k|**2)`` (Gaussian) and ``butterworth``
+``1/(1 + (reg |k|**2)**order)``. These are the contracts of :func:`spectrakit.smooth`,
+:func:`spectrakit.deconvolve` and :func:`spectrakit.lowpass`, which the session answers
+without recomputing any FFT of the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..core import filtering as cf
+from ..core import fourier as cfour
+from ..core.checks import check_reg
+from ..core.threads import single_thread_if_small
+from ..xr.bridge import compute_settings, shape_of, to_numpy, to_tensor
+
+__all__ = ["SpectrumSession", "MODES"]
+
+MODES = ("smooth", "deconvolve", "lowpass")
+LOWPASS_KINDS = {"gaussian": "heat", "butterworth": "butterworth"}
+CRITERIA = ("gcv", "loo", "lcurve", "discrepancy")
+#: the range of Sobolev orders the default reg grid covers (the explorer's slider range)
+SOBOLEV_RANGE = (-1.0, 4.0)
+_SPACING_RTOL = 1e-6  # as spectrakit.smooth / deconvolve / lowpass
+_CHUNK = 4_000_000  # elements of one (rhs, reg, frequency) block in the path
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reg's answer as tensors on the device (what a slider move costs).
+
+    ``x`` (B, *shape) the filtered / deconvolved signal (the Dataset's ``estimate``); ``f_half`` the filter factors on
+    the half-spectrum grid of :func:`torch.fft.rfftn` (*half_shape); ``residual_norm``,
+    ``solution_norm``, ``gcv`` and optional ``error_norm`` (B,).
+    """
+
+    reg: float
+    sobolev: float | None
+    x: torch.Tensor
+    f_half: torch.Tensor
+    residual_norm: torch.Tensor
+    solution_norm: torch.Tensor
+    gcv: torch.Tensor
+    error_norm: torch.Tensor | None
+
+
+def _spacing(da: xr.DataArray, dim: str, name: str = "da") -> float:
+    """The (absolute) coordinate step along ``dim``; 1 without a coordinate."""
+    if dim not in da.coords:
+        return 1.0
+    values = np.asarray(da[dim].values)
+    if not np.issubdtype(values.dtype, np.number):
+        raise ValueError(
+            f"{name}: the coordinate of dim {dim!r} is not numeric (dtype {values.dtype}); give it a numeric, "
+            "evenly spaced coordinate (e.g. decimal years) so that frequencies have units."
+        )
+    values = values.astype(float)
+    if values.size < 2:
+        return 1.0
+    step = (values[-1] - values[0]) / (values.size - 1)
+    diffs = np.diff(values)
+    if step == 0 or not np.allclose(diffs, step, rtol=_SPACING_RTOL, atol=0):
+        worst = float(np.max(np.abs(diffs - step)) / abs(step)) if step else math.inf
+        raise ValueError(
+            f"{name}: the coordinate of dim {dim!r} is not evenly spaced (steps differ from the mean step "
+            f"{step:.6g} by up to {worst:.3g} relative; tolerance {_SPACING_RTOL:g}). Interpolate onto an even "
+            "grid first (e.g. da.interp)."
+        )
+    return abs(float(step))
+
+
+def _resolve_dims(da: xr.DataArray, dims) -> tuple[str, ...]:
+    if dims is None:
+        dims = tuple(da.dims)
+    elif isinstance(dims, str):
+        dims = (dims,)
+    else:
+        dims = tuple(dims)
+    if not dims:
+        raise ValueError("dims is empty: name at least one dim to filter along.")
+    for d in dims:
+        if d not in da.dims:
+            raise ValueError(f"dims: {d!r} is not a dim of the data; its dims are {tuple(da.dims)}.")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dims={dims!r} repeats a dim.")
+    return dims
+
+
+class SpectrumSession:
+    """Fourier-domain regularization of one signal or image, transformed once, answering
+    any ``reg`` and Sobolev order.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The data (real, finite), with numeric evenly spaced coordinates on ``dims``
+        (frequencies are in cycles per coordinate unit). Other dims are independent
+        signals sharing the filter.
+    dims : str or sequence of str, optional
+        The dims to filter along (default: all of ``da``'s dims).
+    mode : {"smooth", "deconvolve", "lowpass"}
+        See the module docstring for each mode's operator and filter argument ``s``.
+    kernel : DataArray, optional
+        ``mode="deconvolve"`` only: the point-spread function on ``dims`` with the data's
+        sizes, centred where its coordinate is 0 (the sample nearest 0; without a numeric
+        coordinate, the middle sample), as in :func:`spectrakit.deconvolve`; the blur is
+        circular (periodic boundary).
+    x_true : DataArray or array, optional
+        The true signal (broadcast against ``da``): adds ``error_norm`` (``||x - x_true||``).
+    noise_norm : float, optional
+        ``||b - b_exact||``: adds ``discrepancy = ||b - A x|| / noise_norm`` to the path.
+    reg : float, optional
+        The starting strength (default: GCV's choice on the grid).
+    reg_grid : 1-D array, optional
+        The grid of the cached paths. Default: 201 geometric values from 1e-3 times the
+        smallest to 1e3 times the largest ``s`` over the Sobolev orders -1 to 4 (and the
+        one given); for ``deconvolve`` from 12 decades below the largest ``s`` (a blur's
+        smallest ``|a_k|**2`` are round-off; noise levels down to 1e-6 of the signal
+        stay inside).
+    sobolev : float, optional
+        The Sobolev order ``p`` of the penalty weights ``(1 + |k|**2)**p`` (any real
+        number). Default 1.0 for ``smooth`` and 0.0 (no penalty weights: plain Tikhonov /
+        Wiener) for ``deconvolve``; not accepted for ``lowpass``.
+    method : str or callable, optional
+        ``smooth`` and ``deconvolve``: the filter (default ``"tikhonov"``, any of
+        :data:`spectrakit.core.filtering.FILTERS` or a callable ``h(s, reg)``);
+        ``method_options`` go to it. Not accepted for ``lowpass`` (use ``kind``).
+    kind : {"gaussian", "butterworth"}, optional
+        ``lowpass`` only (default ``"gaussian"``): ``exp(-reg |k|**2)`` or
+        ``1 / (1 + (reg |k|**2)**order)`` (option ``order``, default 2).
+    device, dtype : optional
+        Where and in which precision to compute (see :func:`spectrakit.set_options`).
+
+    Attributes
+    ----------
+    reg, sobolev : the values of the last :meth:`update`
+    dims, batch_dims : tuple of str
+    shape : sizes along ``dims``
+    spacing : coordinate steps along ``dims``
+    device, dtype : torch device and dtype of the cached spectra
+    reg_grid : numpy array
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from spectrakit.tuning import SpectrumSession
+    >>> t = np.arange(256) * 0.1
+    >>> rng = np.random.default_rng(0)
+    >>> clean = np.sin(2 * np.pi * t / 8)
+    >>> da = xr.DataArray(clean + 0.3 * rng.standard_normal(256), dims="time", coords={"time": t})
+    >>> session = SpectrumSession(da, "time", sobolev=2.0, x_true=clean, device="cpu")
+    >>> out = session.update(reg=1e-2)
+    >>> out["estimate"].dims, out["filter_factors"].dims
+    (('time',), ('freq_time',))
+    >>> best = float(session.path["error_norm"].min())
+    >>> bool(session.path["error_norm"].sel(reg=session.choices()["gcv"]) < 1.3 * best)
+    True
+    """
+
+    def __init__(
+        self, da, dims=None, *, mode="smooth", kernel=None, x_true=None, noise_norm=None, reg=None,
+        reg_grid=None, sobolev=None, method=None, kind=None, device=None, dtype=None, **method_options,
+    ):
+        if not isinstance(da, xr.DataArray):
+            raise TypeError(
+                f"da must be an xarray.DataArray with labelled dims; got {type(da).__name__}. "
+                "Wrap an array with xarray.DataArray(values, dims=...)."
+            )
+        if mode not in MODES:
+            raise ValueError(f"mode={mode!r} is unknown; choose one of {MODES}.")
+        self.mode = mode
+        self.dims = _resolve_dims(da, dims)
+        self.batch_dims = tuple(d for d in da.dims if d not in self.dims)
+        self.shape = tuple(int(da.sizes[d]) for d in self.dims)
+        self.batch_shape = tuple(int(da.sizes[d]) for d in self.batch_dims)
+        self.spacing = tuple(_spacing(da, d) for d in self.dims)
+        self.n = math.prod(self.shape)
+        if self.n < 2:
+            raise ValueError(f"da needs at least 2 points along dims {self.dims}; got sizes {self.shape}.")
+        self.attrs = dict(da.attrs)
+        self.name = da.name
+        # coords on the filtered dims and on the batch dims (kept on the estimate)
+        self._coords = {k: v for k, v in da.coords.items() if set(v.dims) <= set(da.dims)}
+        self._batch_coords = {k: v for k, v in da.coords.items() if set(v.dims) <= set(self.batch_dims)}
+
+        # -- filter, order, options
+        if mode == "lowpass":
+            if sobolev is not None:
+                raise ValueError("sobolev does not apply to mode='lowpass' (no penalty weights); leave it out.")
+            if method is not None:
+                raise ValueError(
+                    "method does not apply to mode='lowpass'; choose the filter with kind='gaussian' or 'butterworth'."
+                )
+            kind = "gaussian" if kind is None else kind
+            if kind not in LOWPASS_KINDS:
+                raise ValueError(f"kind={kind!r} is unknown; choose 'gaussian' or 'butterworth'.")
+            if kind == "gaussian" and method_options:
+                raise TypeError(f"kind='gaussian' takes no options; got {sorted(method_options)}.")
+            method = LOWPASS_KINDS[kind]
+            if kind == "butterworth":
+                method_options.setdefault("order", 2)
+            self.sobolev = None
+        else:
+            if kind is not None:
+                raise ValueError(f"kind applies to mode='lowpass' only; got kind={kind!r} with mode={mode!r}.")
+            method = "tikhonov" if method is None else method
+            sobolev = (1.0 if mode == "smooth" else 0.0) if sobolev is None else sobolev
+            self.sobolev = self._check_sobolev(sobolev)
+        self.kind = kind
+        self.method = method
+        self.method_options = dict(method_options)
+        if mode != "deconvolve" and kernel is not None:
+            raise ValueError(f"kernel applies to mode='deconvolve' only; got a kernel with mode={mode!r}.")
+        if mode == "deconvolve" and kernel is None:
+            raise ValueError("mode='deconvolve' needs kernel=: the point-spread function on the data's dims.")
+
+        # -- tensors on the device: the data and its DFT, once
+        self.device, self.dtype = compute_settings(device, dtype, da)
+        self._axes = tuple(range(1, 1 + len(self.dims)))
+        b = to_tensor(da.transpose(*self.batch_dims, *self.dims).data, "da", self.device, self.dtype)
+        self._b = b.reshape((-1,) + self.shape)  # (B, *shape)
+        self.B = self._b.shape[0]
+        self._half = self.shape[-1] // 2 + 1
+        self._X_half = cfour.rfftn(self._b, self._axes)  # the one FFT of the data (half spectrum)
+        self._k2 = cfour.wavenumbers_squared(self.shape, self.spacing, device=self.device, dtype=self.dtype)
+        # weights of the half grid in sums over the full grid (Hermitian symmetry)
+        w = torch.full((self._half,), 2.0, dtype=self.dtype, device=self.device)
+        w[0] = 1.0
+        if self.shape[-1] % 2 == 0:
+            w[-1] = 1.0
+        self._w_half = w.expand(self.shape[:-1] + (self._half,))
+        self._a = None  # kernel DFT (full grid)
+        self._c_half = None  # 1/a_k on the half grid (0 where a_k == 0)
+        if mode == "deconvolve":
+            self._a = self._kernel_spectrum(kernel)
+            a_half = self._a[..., : self._half]
+            nz = a_half != 0
+            self._c_half = torch.where(nz, 1.0 / torch.where(nz, a_half, torch.ones_like(a_half)), torch.zeros_like(a_half))
+        self._x_true = None
+        self._X_true_half = None
+        if x_true is not None:
+            self._x_true = self._as_signal(x_true, "x_true")
+            self._X_true_half = cfour.rfftn(self._x_true, self._axes)
+        self._noise = None
+        if noise_norm is not None:
+            arr = np.asarray(noise_norm.values if isinstance(noise_norm, xr.DataArray) else noise_norm, dtype=float)
+            if not np.isfinite(arr).all() or (arr <= 0).any():
+                raise ValueError(f"noise_norm must be finite and > 0 (the norm ||b - b_exact||); got {noise_norm!r}.")
+            self._noise = torch.tensor(
+                np.broadcast_to(arr, self.batch_shape).reshape(-1), dtype=self.dtype, device=self.device
+            )
+
+        self._s_cache: dict = {}
+        self._half_cache = None
+        self._group_cache = None
+        # |X|^2 with the half grid's weights: every norm of a step is a weighted sum of it
+        self._wx_half = self._w_half * (self._X_half.real.square() + self._X_half.imag.square())
+        self._paths: dict = {}
+        self.reg_grid = self._default_grid() if reg_grid is None else check_reg(reg_grid)
+        if self.reg_grid.shape[0] < 3:
+            raise ValueError("reg_grid needs at least 3 values to score the path.")
+        if reg is None:
+            reg = self._choose(self.path, "gcv")
+        self.reg = float(check_reg(reg)[0])
+
+    # ------------------------------------------------------------------ set-up
+
+    @staticmethod
+    def _check_sobolev(p) -> float:
+        try:
+            p = float(p)
+        except (TypeError, ValueError):
+            raise TypeError(f"sobolev must be a real number (the Sobolev order); got {p!r}.") from None
+        if not math.isfinite(p):
+            raise ValueError(f"sobolev must be finite; got {p!r}.")
+        return p
+
+    def _as_signal(self, value, name: str) -> torch.Tensor:
+        """A DataArray or array broadcast to the data's (B, *shape) layout."""
+        order = self.batch_dims + self.dims
+        if isinstance(value, xr.DataArray):
+            extra = [d for d in value.dims if d not in order]
+            if extra:
+                raise ValueError(f"{name} has dims {extra} that the data do not have (data dims: {order}).")
+            for d in value.dims:
+                size = self.shape[self.dims.index(d)] if d in self.dims else self.batch_shape[self.batch_dims.index(d)]
+                if value.sizes[d] != size:
+                    raise ValueError(f"{name}: dim {d!r} has size {value.sizes[d]}; the data have {size}.")
+            data = value.variable.set_dims(dict(zip(order, self.batch_shape + self.shape))).transpose(*order).data
+        else:
+            data = value
+            full = self.batch_shape + self.shape
+            if tuple(shape_of(data)) not in (full, self.shape):
+                raise ValueError(f"{name} must have shape {self.shape} or {full} (batch dims first); got {shape_of(data)}.")
+        t = to_tensor(data, name, self.device, self.dtype)
+        return torch.broadcast_to(t, self.batch_shape + self.shape).reshape((-1,) + self.shape)
+
+    def _kernel_spectrum(self, kernel) -> torch.Tensor:
+        """The DFT ``a_k`` of the kernel rolled so that its centre is index 0: the sample
+        whose coordinate is nearest 0 (as :func:`spectrakit.deconvolve`), the middle
+        sample ``n // 2`` along a dim without a numeric coordinate."""
+        if not isinstance(kernel, xr.DataArray):
+            raise TypeError("kernel must be a DataArray on the same dims as the data (the point-spread function).")
+        if set(kernel.dims) != set(self.dims) or kernel.ndim != len(self.dims):
+            raise ValueError(f"kernel must have exactly the dims {self.dims}; it has {tuple(kernel.dims)}.")
+        for d, n in zip(self.dims, self.shape):
+            if kernel.sizes[d] != n:
+                raise ValueError(
+                    f"kernel: dim {d!r} has size {kernel.sizes[d]}, the data have {n}; pad the kernel with zeros "
+                    "around its centre to the data's size."
+                )
+        kernel = kernel.transpose(*self.dims)
+        shifts = []
+        for d, n in zip(self.dims, self.shape):
+            if d in kernel.coords and kernel[d].dtype.kind in "iuf":
+                shifts.append(-int(np.argmin(np.abs(kernel[d].values))))
+            else:
+                shifts.append(-(n // 2))
+        k = to_tensor(kernel.data, "kernel", self.device, self.dtype)
+        k = torch.roll(k, shifts=tuple(shifts), dims=tuple(range(len(self.dims))))
+        return cfour.fftn(k)
+
+    def _s(self, sobolev) -> torch.Tensor:
+        """The filter's argument ``s`` on the full (unshifted) grid, shape ``self.shape``."""
+        key = None if self.mode == "lowpass" else float(sobolev)
+        s = self._s_cache.get(key)
+        if s is None:
+            if self.mode == "lowpass":
+                # s = 1/|k|^2; the mean (k = 0) gets 1/tiny: it always passes
+                s = 1.0 / self._k2.clamp_min(torch.finfo(self.dtype).tiny)
+            else:
+                s = torch.exp(-key * torch.log1p(self._k2))  # 1 / (1 + |k|^2)^p
+                if self.mode == "deconvolve":
+                    s = (self._a.real.square() + self._a.imag.square()) * s
+            if len(self._s_cache) > 32:
+                self._s_cache.clear()
+            self._s_cache[key] = s
+        return s
+
+    def _half_s(self, sobolev):
+        """``s`` and ``1/s`` (0 where s = 0) on the half grid, for the current order (cached)."""
+        key = None if self.mode == "lowpass" else float(sobolev)
+        if self._half_cache is None or self._half_cache[0] != key:
+            s = self._s(key)[..., : self._half]
+            inv = torch.where(s > 0, 1.0 / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
+            self._half_cache = (key, s, inv)
+        return self._half_cache[1], self._half_cache[2]
+
+    def _default_grid(self) -> np.ndarray:
+        if self.mode == "lowpass":
+            k2 = self._k2[self._k2 > 0]  # s = 1/|k|^2 over the frequencies other than the mean
+            lo, hi = 1.0 / float(k2.max()), 1.0 / float(k2.min())
+            return np.logspace(math.log10(lo) - 3, math.log10(hi) + 3, 201)
+        orders = {self.sobolev, SOBOLEV_RANGE[0], SOBOLEV_RANGE[1], 0.0}
+        los, his = [], []
+        for p in orders:
+            s = self._s_cache.get(p)
+            s = self._s(p) if s is None else s
+            pos = s[s > 0]
+            if pos.numel():
+                los.append(float(pos.min()))
+                his.append(float(pos.max()))
+        for p in orders - {self.sobolev}:  # keep only the current order's s cached
+            self._s_cache.pop(p, None)
+        if not his:
+            raise ValueError("the filter's argument s is 0 at every frequency: the kernel is zero.")
+        lo, hi = min(los) * 1e-3, max(his) * 1e3
+        if self.mode == "deconvolve":
+            lo = max(lo, hi * 1e-15)  # 12 decades below the largest s
+        return np.logspace(math.log10(lo), math.log10(hi), 201)
+
+    # ------------------------------------------------------------------ answers
+
+    def _target(self, reg, sobolev) -> tuple[float, float | None]:
+        if reg is None:
+            reg = self.reg
+        arr = check_reg(reg)
+        if np.ndim(reg) != 0:
+            raise ValueError(f"reg must be a scalar in update (use .path for a grid); got shape {arr.shape}.")
+        if sobolev is not None and self.mode == "lowpass":
+            raise ValueError("sobolev does not apply to mode='lowpass'.")
+        p = self.sobolev if sobolev is None else self._check_sobolev(sobolev)
+        return float(arr[0]), p
+
+    def step(self, reg=None, sobolev=None) -> Step:
+        """One reg (and Sobolev order) as tensors on the device: the fast path of :meth:`update`.
+
+        Costs the filter factors on the half-spectrum, one product, one inverse real FFT
+        and a few sums (no forward FFT). Sets :attr:`reg` and :attr:`sobolev`.
+        """
+        reg, p = self._target(reg, sobolev)
+        s_half, inv_s_half = self._half_s(p)
+        work = self.B * self.n * max(1.0, math.log2(self.n))
+        with single_thread_if_small(work, self.device):
+            reg_t = torch.tensor([reg], dtype=self.dtype, device=self.device)
+            f, _ = cf.filter_factors(s_half.reshape(-1), reg_t, self.method, **self.method_options)
+            f = f.reshape(s_half.shape)
+            coef = self._X_half * (f if self._c_half is None else f * self._c_half)
+            x = cfour.irfftn(coef, self._axes, s=self.shape)
+            # norms by Parseval on the half grid (weights count each mirrored frequency)
+            wx = self._wx_half
+            sum_axes = tuple(range(1, 1 + len(self.dims)))
+            res_sq = ((1 - f).square() * wx).sum(sum_axes) / self.n
+            sol_sq = (f.square() * inv_s_half * wx).sum(sum_axes) / self.n
+            dof = (f * self._w_half).sum()
+            gcv = self.n * res_sq / (self.n - dof) ** 2
+            if (self.n - dof) <= 16 * torch.finfo(self.dtype).eps * self.n:
+                gcv = torch.full_like(gcv, math.inf)
+            err = None
+            if self._x_true is not None:
+                err = torch.linalg.vector_norm((x - self._x_true).reshape(self.B, -1), dim=-1)
+        self.reg, self.sobolev = reg, p
+        return Step(reg, p, x, f, res_sq.sqrt(), sol_sq.sqrt(), gcv, err)
+
+    def update(self, reg=None, sobolev=None) -> xr.Dataset:
+        """The filtered (or deconvolved) signal, norms and filter response for one ``reg``.
+
+        Returns what :func:`spectrakit.smooth` / :func:`~spectrakit.deconvolve` /
+        :func:`~spectrakit.lowpass` return for a scalar ``reg`` (without the criteria
+        that need a grid): ``estimate`` (*batch, *dims), the regularized signal with the
+        data's coords (``attrs["solution"]`` names it; not ``x``: images have a dim ``x``),
+        ``residual_norm``, ``solution_norm`` (``||L x||`` with the Sobolev weights),
+        ``gcv`` and, when known, ``error_norm`` and ``discrepancy``; ``filter_factors``
+        over ``freq_<dim>`` (fftshifted, cycles per coordinate unit) with coordinate
+        ``s`` (sigma, the square root of the filter's argument). Computed from the cached
+        spectra: no forward FFT. ``sobolev`` changes the penalty (kept for later calls).
+        """
+        st = self.step(reg, sobolev)
+        return self.to_dataset(st)
+
+    def to_dataset(self, st: Step) -> xr.Dataset:
+        """Label a :class:`Step` as :func:`spectrakit.smooth` labels a scalar reg."""
+        bd, bs = self.batch_dims, self.batch_shape
+        x = to_numpy(st.x).reshape(bs + self.shape)
+        data_vars = {"estimate": (bd + self.dims, x)}
+        per = {"residual_norm": st.residual_norm, "solution_norm": st.solution_norm, "gcv": st.gcv}
+        if st.error_norm is not None:
+            per["error_norm"] = st.error_norm
+        if self._noise is not None:
+            per["discrepancy"] = st.residual_norm / self._noise
+        for name, t in per.items():
+            data_vars[name] = (bd, to_numpy(t).reshape(bs))
+        s_full = self._s(st.sobolev)
+        reg_t = torch.tensor([st.reg], dtype=self.dtype, device=self.device)
+        f_full, native = cf.filter_factors(s_full.reshape(-1), reg_t, self.method, **self.method_options)
+        fdims = tuple(f"freq_{d}" for d in self.dims)
+        f_full = torch.fft.fftshift(f_full.reshape(self.shape))
+        sigma = torch.fft.fftshift(s_full.sqrt())
+        data_vars["filter_factors"] = (fdims, to_numpy(f_full))
+        coords = dict(self._coords)
+        for d, fd, n, dx in zip(self.dims, fdims, self.shape, self.spacing):
+            coords[fd] = (fd, np.fft.fftshift(np.fft.fftfreq(n, dx)))
+        coords["s"] = (fdims, to_numpy(sigma))
+        for name, t in native.items():
+            coords[name] = float(t[0])
+        ds = xr.Dataset(data_vars, coords=coords)
+        ds["estimate"].attrs.update(self.attrs)
+        ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
+        ds.attrs.update(self._attrs(st.sobolev), reg=st.reg)
+        return ds
+
+    def _attrs(self, sobolev) -> dict:
+        if self.mode == "lowpass":
+            penalty = f"{self.kind} low-pass"
+        else:
+            penalty = f"sobolev H^{sobolev:g}"
+        out = dict(
+            solution="estimate", mode=self.mode, method=cf.method_name(self.method), penalty=penalty,
+            device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
+        )
+        if sobolev is not None:
+            out["sobolev"] = sobolev
+        if self.kind is not None:
+            out["kind"] = self.kind
+        for k, v in self.method_options.items():
+            if isinstance(v, (int, float, str)):
+                out[k] = v
+        if self._noise is not None and self._noise.numel() == 1:
+            out["noise_norm"] = float(self._noise[0])
+        return out
+
+    # ------------------------------------------------------------------ path
+
+    def path_for(self, sobolev=None) -> xr.Dataset:
+        """The path over :attr:`reg_grid` for a Sobolev order (default: the current one),
+        computed once per order, filter and options and cached.
+
+        Returns a Dataset over (reg, *batch) with ``residual_norm``, ``solution_norm``,
+        ``gcv``, ``loo`` (equal to GCV: a circulant smoother has equal leverages),
+        ``curvature`` and, when known, ``error_norm`` and ``discrepancy``; no ``estimate`` (the
+        solutions over the whole grid would cost ``len(reg_grid)`` images; use
+        :meth:`update` for one reg). :func:`spectrakit.choose` works on it.
+        """
+        p = self.sobolev if sobolev is None else self._check_sobolev(sobolev)
+        if self.mode == "lowpass":
+            p = None
+        key = (p, cf.method_name(self.method), tuple(sorted(self.method_options.items())))
+        if key not in self._paths:
+            self._paths[key] = self._compute_path(p)
+        return self._paths[key]
+
+    @property
+    def path(self) -> xr.Dataset:
+        """:meth:`path_for` the current Sobolev order."""
+        return self.path_for(self.sobolev)
+
+    def _groups(self, p):
+        """The spectrum compressed to its distinct values of ``s`` (exact, no binning).
+
+        Real data have a Hermitian-symmetric DFT, so the half grid of ``rfftn`` with
+        weights 1 or 2 stands for every frequency; frequencies with the same ``|k|`` (and,
+        when deconvolving, the same ``|a_k|``) have the same ``s`` for every Sobolev order,
+        so they share every filter factor and each criterion needs only their count and
+        the sums of ``|beta|**2`` (and, for the error, of ``|g|**2``, ``Re(g conj(t))`` and
+        ``|t|**2`` with ``g = beta / a`` and ``t`` the truth's coefficients) over them. The
+        groups and sums are computed once; an order costs ``s`` on the groups.
+        Returns ``(s, counts, beta_eff, G2, Cr, T2)`` with ``beta_eff = sqrt(sum |beta|**2)``.
+        """
+        if self._group_cache is None:
+            self._group_cache = self._group_sums()
+        k2, a2, counts, beta_eff, G2, Cr, T2 = self._group_cache
+        if self.mode == "lowpass":
+            s = 1.0 / k2.clamp_min(torch.finfo(self.dtype).tiny)
+        else:
+            s = torch.exp(-float(p) * torch.log1p(k2))
+            if a2 is not None:
+                s = a2 * s
+        return s, counts, beta_eff, G2, Cr, T2
+
+    def _group_sums(self):
+        k2 = self._k2[..., : self._half].reshape(-1)
+        a2 = None
+        if self._a is not None:
+            a = self._a[..., : self._half].reshape(-1)
+            a2 = a.real.square() + a.imag.square()
+            keys, inv = torch.unique(torch.stack([k2, a2], dim=1), dim=0, return_inverse=True)
+            k2g, a2g = keys[:, 0].contiguous(), keys[:, 1].contiguous()
+        else:
+            k2g, inv = torch.unique(k2, return_inverse=True)
+            a2g = None
+        G, B = k2g.shape[0], self.B
+        w = self._w_half.reshape(-1)
+
+        def group_sum(values):  # (B, H) -> (B, G)
+            return values.new_zeros((values.shape[0], G)).index_add_(1, inv, values * w / self.n)
+
+        counts = w.new_zeros(G).index_add_(0, inv, w)
+        X = self._X_half.reshape(B, -1)
+        beta_eff = group_sum(X.real.square() + X.imag.square()).sqrt()
+        G2 = Cr = T2 = None
+        if self._X_true_half is not None:
+            g = X if self._c_half is None else X * self._c_half.reshape(1, -1)
+            t = self._X_true_half.reshape(B, -1)
+            G2 = group_sum(g.real.square() + g.imag.square())
+            Cr = group_sum(g.real * t.real + g.imag * t.imag)
+            T2 = (w * (t.real.square() + t.imag.square())).sum(-1) / self.n
+        return k2g, a2g, counts, beta_eff, G2, Cr, T2
+
+    def _compute_path(self, p) -> xr.Dataset:
+        s, counts, beta_eff, G2, Cr, T2 = self._groups(p)
+        reg_arr = self.reg_grid
+        reg_t = torch.as_tensor(reg_arr, dtype=self.dtype, device=self.device)
+        R, B, N, G = reg_t.shape[0], self.B, self.n, s.shape[0]
+        chunk = max(1, _CHUNK // max(1, B * G))
+        zeros = beta_eff.new_zeros(B)
+        parts: dict[str, list] = {}
+        dofs = []
+        for i in range(0, R, chunk):
+            rc = reg_t[i : i + chunk]
+            f, _ = cf.filter_factors(s, rc, self.method, **self.method_options)  # (Rc, G)
+            res_sq, sol_sq = cf.residual_and_solution_norms(s, beta_eff, f, zeros)  # (B, Rc)
+            dof = f @ counts  # trace of the influence matrix F* diag(f) F
+            crit = {
+                "residual_norm": res_sq.sqrt(),
+                "solution_norm": sol_sq.sqrt(),
+                "gcv": N * res_sq / (N - dof).unsqueeze(0) ** 2,
+            }
+            if self.method == "tikhonov":
+                crit["curvature"] = cf.tikhonov_curvature(s, beta_eff, rc, res_sq, sol_sq)
+            if self._noise is not None:
+                crit["discrepancy"] = crit["residual_norm"] / self._noise.reshape(-1, 1)
+            if G2 is not None:
+                # ||x - x_true||^2 = sum_k |f_k g_k - t_k|^2, summed within each group
+                err_sq = (f * f) @ G2.T - 2 * (f @ Cr.T) + T2.unsqueeze(0)
+                crit["error_norm"] = err_sq.T.clamp_min(0).sqrt()
+            for name, t in crit.items():
+                parts.setdefault(name, []).append(t)
+            dofs.append(dof)
+        crit = {name: torch.cat(ts, dim=-1) for name, ts in parts.items()}
+        dof = torch.cat(dofs)
+        if self.method != "tikhonov":
+            # the filters are monotone in reg, so f changes between grid points exactly
+            # when its trace does: the trace stands in for f in grid_curvature's detection
+            # of repeated solutions
+            crit["curvature"] = cf.grid_curvature(
+                reg_t, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2, dof.unsqueeze(-1)
+            )
+        # where the smoother interpolates (trace H = N) GCV is 0/0: inf, as the
+        # foundation's GCV and LOO are there. Leave-one-out: H = F* diag(f) F has the
+        # constant diagonal trace(H)/N, so LOO = GCV
+        interpolates = (N - dof) <= 16 * torch.finfo(self.dtype).eps * N
+        crit["gcv"] = torch.where(interpolates.unsqueeze(0), math.inf, crit["gcv"])
+        crit["loo"] = crit["gcv"].clone()
+        bd, bs = self.batch_dims, self.batch_shape
+        data_vars = {}
+        for name in ("residual_norm", "solution_norm", "gcv", "loo", "curvature", "error_norm", "discrepancy"):
+            if name in crit:
+                arr = np.moveaxis(to_numpy(crit[name]).reshape(bs + (R,)), len(bs), 0)
+                data_vars[name] = (("reg",) + bd, arr)
+        ds = xr.Dataset(data_vars, coords={"reg": reg_arr, **self._batch_coords})
+        ds["loo"].attrs["note"] = "equals gcv: a circulant smoother has every leverage equal to trace(H)/N"
+        ds.attrs.update(self._attrs(p))
+        return ds
+
+    @staticmethod
+    def _single(path: xr.Dataset) -> xr.Dataset:
+        extra = {d: 0 for d in path["residual_norm"].dims if d != "reg"}
+        return path.isel(extra) if extra else path
+
+    @classmethod
+    def _choose(cls, path, criterion):
+        from ..xr.filtering import choose
+
+        return choose(cls._single(path), criterion)
+
+    def choices(self, sobolev=None) -> dict[str, float]:
+        """Each criterion's choice of reg on the grid (first signal of a batch):
+        ``gcv``, ``loo``, ``lcurve`` and, with ``noise_norm``, ``discrepancy``; with
+        ``x_true`` also ``min_error`` (the best reg on the grid)."""
+        path = self._single(self.path_for(sobolev))
+        out = {}
+        for criterion in CRITERIA:
+            if criterion == "discrepancy" and "discrepancy" not in path:
+                continue
+            try:
+                out[criterion] = self._choose(path, criterion)
+            except ValueError:
+                continue  # e.g. no reg on the grid reaches the noise level
+        if "error_norm" in path:
+            err = path["error_norm"].values
+            out["min_error"] = float(path["reg"].values[int(np.nanargmin(err))])
+        return out
+
+    # ------------------------------------------------------------------ display helpers
+
+    def power(self, signal: torch.Tensor | None = None, f_half: torch.Tensor | None = None):
+        """The power spectrum of the data (first signal of a batch) on the half grid,
+        optionally times ``f_half**2`` (the filtered signal's power), as
+        ``|X|**2 * prod(spacing) / N`` (the periodogram's density scaling, two-sided)."""
+        X = self._X_half[0] if signal is None else signal
+        P = (X.real.square() + X.imag.square()) * (math.prod(self.spacing) / self.n)
+        if f_half is not None:
+            P = P * f_half**2
+        return P
+
+    def __repr__(self) -> str:
+        extra = f", sobolev={self.sobolev}" if self.sobolev is not None else f", kind={self.kind!r}"
+        return (
+            f"SpectrumSession(mode={self.mode!r}, dims={self.dims}, shape={self.shape}, "
+            f"method={cf.method_name(self.method)!r}{extra}, reg={self.reg:.3g}, device={self.device})"
+        )

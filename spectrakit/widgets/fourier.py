@@ -1,0 +1,769 @@
+"""``SpectrumExplorer``: move ``reg`` (and the Sobolev order) and watch a Fourier-domain
+filter act on a signal's or an image's power spectrum.
+
+Three plotly ``FigureWidget``s over one :class:`~spectrakit.tuning.SpectrumSession`:
+
+* **signal** -- 1-D: the data, the filtered (or deconvolved) result and ``x_true`` over the
+  coordinate; 2-D: heatmaps of the data, the result and ``x_true`` side by side (images
+  larger than ``max_pixels`` a side are shown block-averaged);
+* **spectrum** -- the power spectrum of the data, of the result and of ``x_true`` on
+  log-log axes (1-D: one-sided density against frequency; 2-D: radially averaged against
+  the radial frequency ``|f|``), with the current filter's response ``h`` on a second axis
+  in [0, 1] (and, when deconvolving, the kernel's ``|a|``): the filter falls where the
+  noise floor takes over;
+* **criteria** -- GCV and the true error (each divided by its minimum) and the discrepancy
+  ``||r||/noise_norm`` over the cached ``reg`` grid, a vertical line at the current ``reg``
+  and GCV's choice (and the best reg) marked.
+
+A ``reg`` move costs one :meth:`SpectrumSession.step` (filter factors on the half
+spectrum, one product, one inverse real FFT) and an in-place update of the result traces,
+the spectrum's ``h`` and the current-reg line; a Sobolev move changes the penalty, so the
+criteria are redrawn from the session's path for that order (computed once per order from
+the cached spectra, then cached).
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import xarray as xr
+
+from ..core import fourier as cfour
+from ..core.threads import single_thread_if_small
+from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
+from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, _from_frontend, batch, format_value
+
+try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
+    from _plotly_utils.utils import to_typed_array_spec as _typed_array_spec
+except ImportError:  # pragma: no cover - an older plotly: lists are sent instead
+    _typed_array_spec = None
+
+__all__ = ["SpectrumExplorer", "decode_array"]
+
+_FIG_W, _FIG_H = 480, 300
+_WIDE = 2 * _FIG_W + 12
+_MARGIN = dict(l=60, r=20, t=40, b=45)
+_COLORS = {
+    "data": "#9e9e9e", "x": "#1f77b4", "x_true": "#333333", "h": "#ff7f0e", "kernel": "#9467bd",
+    "gcv": "#1f77b4", "error_norm": "#2ca02c", "discrepancy": "#d62728", "current": "#000000",
+}
+_CRITERIA_CURVES = (
+    ("gcv", "GCV / min"),
+    ("error_norm", "\u2016x \u2212 x<sub>true</sub>\u2016 / min"),
+    ("discrepancy", "\u2016r\u2016 / noise"),
+)
+_CHOICE_LABELS = {"gcv": "GCV", "lcurve": "L-curve", "discrepancy": "discrepancy", "min_error": "min error"}
+_MARKED = ("gcv", "min_error", "discrepancy")
+SOBOLEV_STEP = 0.25
+_MAX_LINE_POINTS = 20_000  # above this a 1-D signal is drawn with Scattergl
+
+
+def _positive(values) -> np.ndarray:
+    """float array with non-positive and non-finite values as NaN (gaps on a log axis)."""
+    a = np.asarray(values, dtype=float).copy()
+    a[~np.isfinite(a) | (a <= 0)] = np.nan
+    return a
+
+
+def _log_range(*arrays, pad: float = 0.3) -> list[float]:
+    vals = np.concatenate([_positive(a).ravel() for a in arrays])
+    vals = vals[np.isfinite(vals)]
+    if not vals.size:
+        return [-1.0, 1.0]
+    return [float(np.log10(vals.min())) - pad, float(np.log10(vals.max())) + pad]
+
+
+def _image_payload(z: np.ndarray):
+    """A 2-D heatmap ``z`` as plotly.js's base64 typed-array spec.
+
+    ipywidgets sends only 1-D numpy arrays as binary buffers; plotly turns a 2-D array
+    into nested lists, which costs tens of ms per image on every move. The typed-array
+    spec is one base64 string that plotly.js decodes itself.
+    """
+    if _typed_array_spec is not None:
+        spec = _typed_array_spec(np.ascontiguousarray(z))
+        if isinstance(spec, dict):
+            return spec
+    return z
+
+
+def decode_array(value) -> np.ndarray:
+    """A trace property as a numpy array, whether it is stored as an array, a list or a
+    plotly typed-array spec (``{"dtype", "bdata", "shape"}``, as the explorer's heatmaps are).
+
+    >>> import numpy as np
+    >>> z = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> decode_array(_image_payload(z)).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        dtypes = {"f8": "<f8", "f4": "<f4", "i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4"}
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtypes[value["dtype"]])
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape(tuple(int(v) for v in str(shape).split(",")))
+        return arr.astype(float)
+    return np.asarray(value, dtype=float)
+
+
+class SpectrumExplorer:
+    """Explore Fourier-domain regularization with live ``reg`` and Sobolev-order sliders.
+
+    Parameters
+    ----------
+    da_or_session : xarray.DataArray or SpectrumSession
+        The signal or image (numeric, evenly spaced coordinates on ``dims``), or a session.
+        The explorer drives the session: its ``reg`` and ``sobolev`` follow the controls.
+    dims, dim : str or sequence of str, optional
+        The dim(s) to filter along (one or two; default: all of ``da``'s dims). ``dim`` is
+        an alias; pass one of them. Not allowed with a session.
+    reg : float, optional
+        The starting strength. Default: the session's (for a DataArray, GCV's choice).
+    sobolev : float, optional
+        The starting Sobolev order (``mode="smooth"`` or ``"deconvolve"``).
+    device : optional
+        Where a session built from a DataArray computes (not allowed with a session).
+    throttle_s : float
+        While a slider is dragged, at most one recomputation per ``throttle_s`` seconds;
+        the last value is always applied (trailing update on the kernel's event loop, or
+        :meth:`flush`).
+    max_pixels : int
+        Images with more pixels than this along a side are shown block-averaged to at most
+        this many (the computation uses every pixel).
+    **session_kwargs
+        With a DataArray: passed to :class:`SpectrumSession` (``mode``, ``kernel``,
+        ``x_true``, ``noise_norm``, ``reg_grid``, ``method``, ``kind``, ``dtype``, filter
+        options). Not allowed with a session.
+
+    Notes
+    -----
+    **Controls.** ``reg`` is a slider over ``log10 reg`` across the session's ``reg_grid``
+    (step 0.05 decades; the readout shows the exact value applied). ``sobolev`` (modes
+    smooth and deconvolve) is a slider from -1 to 4 in steps of 0.25 (widened to hold the
+    starting order): it changes the penalty weights ``(1 + |k|**2)**sobolev`` and so the
+    whole path, which the session computes once per order and caches. ``reg`` stays where
+    it is when the order moves.
+
+    **Coalescing.** As in :class:`~spectrakit.widgets.RegularizationExplorer`: every change
+    is recorded as pending and applied at once when the last recomputation finished more
+    than ``throttle_s`` ago, otherwise by one trailing application on the running asyncio
+    loop that reads the newest values; without a loop (plain Python) the change waits for
+    the next change after ``throttle_s`` or :meth:`flush`.
+
+    **Batches.** Dims of ``da`` other than ``dims`` are independent signals that share the
+    filter; the figures, the status line and the marked choices show the first one.
+
+    Attributes
+    ----------
+    session : SpectrumSession
+    figures : dict of go.FigureWidget
+        "signal", "spectrum", "criteria".
+    controls : dict of widgets
+        "reg" (FloatSlider over log10 reg), "reg_readout" and, for smooth and deconvolve,
+        "sobolev".
+    status : ipywidgets.HTML
+        Mode, reg, sobolev, device and norms; errors in red.
+    widget : ipywidgets.VBox
+        The assembled explorer (about 1000 px wide).
+    n_updates : int
+        Recomputations run (including the first draw).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from spectrakit.widgets import SpectrumExplorer
+    >>> t = np.arange(128) * 0.1
+    >>> rng = np.random.default_rng(0)
+    >>> da = xr.DataArray(np.sin(t) + 0.2 * rng.standard_normal(128), dims="time", coords={"time": t})
+    >>> explorer = SpectrumExplorer(da, dim="time", device="cpu")
+    >>> explorer.set(reg=1e-2, sobolev=2.0); explorer.flush()
+    >>> explorer.reg, explorer.sobolev
+    (0.01, 2.0)
+    >>> bool(np.allclose(explorer.trace("signal", "x").y, explorer.session.update()["estimate"].values))
+    True
+    """
+
+    def __init__(
+        self, da_or_session, dims=None, *, dim=None, reg=None, sobolev=None, device=None, throttle_s=0.05,
+        max_pixels: int = 256, **session_kwargs,
+    ):
+        if dim is not None and dims is not None:
+            raise TypeError("pass dims or its alias dim, not both.")
+        dims = dim if dims is None else dims
+        if isinstance(da_or_session, SpectrumSession):
+            session = da_or_session
+            for label, value in (("dims", dims), ("device", device)):
+                if value is not None:
+                    raise TypeError(f"{label}: the session is built already; build it with {label}=... instead.")
+            if session_kwargs:
+                raise TypeError(
+                    f"{sorted(session_kwargs)}: the session is built already; pass these to SpectrumSession instead."
+                )
+        elif isinstance(da_or_session, xr.DataArray):
+            session = SpectrumSession(
+                da_or_session, dims, reg=reg, sobolev=sobolev, device=device, **session_kwargs
+            )
+        else:
+            raise TypeError(
+                "da_or_session must be an xarray.DataArray (a signal or image with numeric, evenly "
+                f"spaced coords) or a SpectrumSession; got {type(da_or_session).__name__}."
+            )
+        if len(session.dims) not in (1, 2):
+            raise ValueError(
+                f"dims: the explorer shows signals (1 dim) and images (2 dims); got {len(session.dims)} dims "
+                f"{session.dims}. Select a slice or pass dims= with one or two dims."
+            )
+        if session.mode == "lowpass" and sobolev is not None:
+            raise ValueError("sobolev does not apply to mode='lowpass'.")
+        self.session = session
+        self.ndim = len(session.dims)
+        grid = np.asarray(session.reg_grid, dtype=float)
+        self._grid_lo, self._grid_hi = float(grid.min()), float(grid.max())
+        reg = session.reg if reg is None else float(reg)
+        if not (reg > 0 and math.isfinite(reg)):
+            raise ValueError(f"reg must be finite and > 0 for the explorer's log-scale slider; got {reg!r}.")
+        self._reg = reg
+        self._sobolev = session.sobolev if sobolev is None else SpectrumSession._check_sobolev(sobolev)
+        self.max_pixels = int(max_pixels)
+        if self.max_pixels < 8:
+            raise ValueError(f"max_pixels must be at least 8; got {max_pixels!r}.")
+        self._path_key = object()
+        self._choices: dict = {}
+        self._step = None
+        self._quiet = QuietFlag()
+        self._source = None
+        self.n_updates = 0
+
+        self._prepare_views()
+        self._status = StatusLine("sk-status")
+        self.status = self._status.widget
+        self.controls = self._build_controls()
+        self.figures, self._traces = self._build_figures()
+        self.widget = self._build_layout()
+        self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
+        # the first draw goes through the same code as every later change
+        first = {"reg": self._reg, "source": "init"}
+        if self.session.mode != "lowpass":
+            first["sobolev"] = self._sobolev
+        self._coalescer.submit(**first)
+        self._coalescer.flush()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def reg(self) -> float:
+        """The strength currently applied (the figures show it)."""
+        return self._reg
+
+    @property
+    def sobolev(self) -> float | None:
+        """The Sobolev order currently applied (None for ``mode="lowpass"``)."""
+        return self._sobolev
+
+    @property
+    def error(self) -> str | None:
+        """The last error shown in the status line, or None once a change succeeded."""
+        return self._status.error
+
+    @property
+    def result(self) -> xr.Dataset | None:
+        """The session's labelled answer for the current reg and order (computed on demand
+        from the applied step: the figures show the first signal of it)."""
+        return None if self._step is None else self.session.to_dataset(self._step)
+
+    @property
+    def choices(self) -> dict:
+        """Each criterion's choice of reg for the current order (:meth:`SpectrumSession.choices`)."""
+        return dict(self._choices)
+
+    @property
+    def pending(self) -> dict:
+        """Changes recorded but not applied yet (see :meth:`flush`)."""
+        return self._coalescer.pending
+
+    def set(self, reg=None, sobolev=None) -> None:
+        """Change controls as a user would; the change goes through the same coalescing.
+
+        Call :meth:`flush` to apply a change still pending. Errors from the computation
+        show in the status line (and :attr:`error`); invalid arguments raise ``ValueError``.
+        """
+        if reg is not None:
+            reg = float(reg)
+            if not (reg > 0 and math.isfinite(reg)):
+                raise ValueError(f"reg must be finite and > 0 for the log slider; got {reg!r}.")
+            lo, hi = self._grid_lo, self._grid_hi
+            if not (lo * (1 - 1e-12) <= reg <= hi * (1 + 1e-12)):
+                raise ValueError(
+                    f"reg={reg:.3g} is outside the slider's range [{lo:.3g}, {hi:.3g}] (the "
+                    "session's reg_grid); build the session with a wider reg_grid."
+                )
+        if sobolev is not None:
+            if "sobolev" not in self.controls:
+                raise ValueError("sobolev does not apply to mode='lowpass' (no penalty weights).")
+            sobolev = float(sobolev)
+            control = self.controls["sobolev"]
+            if not (math.isfinite(sobolev) and control.min <= sobolev <= control.max):
+                raise ValueError(f"sobolev must be in [{control.min}, {control.max}] (the slider's range); got {sobolev!r}.")
+            if control.value == sobolev:  # no change event: submit as the handler would
+                self._coalescer.submit(sobolev=sobolev, source="set")
+            else:
+                self._sobolev_hint = sobolev
+                control.value = sobolev
+        if reg is not None:
+            self._reg_slider.set(reg)
+
+    def flush(self) -> None:
+        """Apply any pending (coalesced) change now, synchronously."""
+        self._coalescer.flush()
+
+    def trace(self, figure: str, name: str):
+        """A trace of a figure by key, e.g. ``trace("signal", "x")``.
+
+        Keys: signal: "data", "x", "x_true" (lines in 1-D, heatmaps in 2-D); spectrum:
+        "data", "x", "x_true", "h", "kernel"; criteria: "gcv", "error_norm",
+        "discrepancy", "current", "choices".
+        """
+        return self._traces[figure][name]
+
+    def spectrum_view(self):
+        """What the spectrum figure shows for the current step, as numpy arrays:
+        ``(freq, P_data, P_x, h)`` (1-D: one-sided density over ``f > 0``; 2-D: ring
+        averages over the radial frequency)."""
+        st = self._step
+        return self._freq, self._p_data, self._reduce_power(self._result_half(st)), self._reduce_avg(st.f_half)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ------------------------------------------------------------------ views of the spectrum
+
+    def _prepare_views(self) -> None:
+        """Bins of the half spectrum for the spectrum figure, computed once (host numpy
+        index, then tensors on the session's device)."""
+        s = self.session
+        dev, dt = s.device, s.dtype
+        half = s._half
+        w = s._w_half.reshape(-1)
+        if self.ndim == 1:
+            freq = np.fft.rfftfreq(s.shape[0], s.spacing[0])
+            index = np.arange(half)
+            index[0] = -1  # no zero frequency on a log axis
+            keep = index >= 0
+            remap = np.cumsum(keep) - 1
+            index = np.where(keep, remap, -1)
+            self._freq = freq[keep]
+            self._power_sums = True  # one-sided density: weights 2 double the mirrored bins
+        else:
+            ny, nx = s.shape
+            bins = cfour.radial_bins((ny, nx), s.spacing)
+            full = bins.index.reshape(ny, nx)
+            index = full[:, :half].reshape(-1).copy()
+            index[0] = -1  # leave the mean out (a constant detrend)
+            used = np.unique(index[index >= 0])
+            remap = -np.ones(len(bins.freq_r), dtype=np.int64)
+            remap[used] = np.arange(used.size)
+            index = np.where(index >= 0, remap[np.maximum(index, 0)], -1)
+            self._freq = bins.freq_r[used]
+            self._power_sums = False  # two-sided density, averaged over each ring
+        valid = np.flatnonzero(index >= 0)
+        self._bin_valid = torch.as_tensor(valid, device=dev)
+        self._bin_index = torch.as_tensor(index[valid], device=dev)
+        self._n_bins = int(self._freq.size)
+        wv = w.index_select(0, self._bin_valid)
+        self._bin_w = wv
+        self._bin_counts = wv.new_zeros(self._n_bins).index_add_(0, self._bin_index, wv)
+        self._P_half = s.power()
+        self._c_abs2 = None if s._c_half is None else s._c_half.real.square() + s._c_half.imag.square()
+        self._p_data = self._reduce_power(self._P_half)
+        self._p_true = None
+        if s._X_true_half is not None:
+            self._p_true = self._reduce_power(s.power(s._X_true_half[0]))
+        self._kernel_abs = None
+        if s._a is not None:
+            self._kernel_abs = self._reduce_avg(s._a[..., :half].abs())
+        self._signal_axes = self._axis_values()
+        self._data_view = self._image_view(s._b[0])
+        self._true_view = None if s._x_true is None else self._image_view(s._x_true[0])
+
+    def _bin_sum(self, values: torch.Tensor) -> torch.Tensor:
+        v = values.reshape(-1).index_select(0, self._bin_valid) * self._bin_w
+        return v.new_zeros(self._n_bins).index_add_(0, self._bin_index, v)
+
+    def _reduce_power(self, P: torch.Tensor) -> np.ndarray:
+        sums = self._bin_sum(P)
+        out = sums if self._power_sums else sums / self._bin_counts
+        return out.detach().cpu().numpy().astype(float)
+
+    def _reduce_avg(self, values: torch.Tensor) -> np.ndarray:
+        return (self._bin_sum(values) / self._bin_counts).detach().cpu().numpy().astype(float)
+
+    def _result_half(self, st) -> torch.Tensor:
+        """The power of the result on the half grid: the data's power times ``|h / a|**2``."""
+        gain = st.f_half.square()
+        if self._c_abs2 is not None:
+            gain = gain * self._c_abs2
+        return self._P_half * gain
+
+    def _axis_values(self):
+        s = self.session
+        out = []
+        for d, n in zip(s.dims, s.shape):
+            c = s._coords.get(d)
+            values = np.asarray(c.values, dtype=float) if c is not None and c.dims == (d,) else np.arange(n, dtype=float)
+            out.append(values)
+        return out
+
+    def _image_view(self, t: torch.Tensor) -> np.ndarray:
+        """1-D: the values; 2-D: block-averaged to at most max_pixels a side (float32)."""
+        if self.ndim == 1:
+            return t.detach().cpu().numpy().astype(float)
+        factor = self._factor()
+        if factor > 1:
+            ny, nx = (n - n % factor for n in t.shape)
+            t = t[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor).mean(dim=(1, 3))
+        return t.detach().cpu().numpy().astype(np.float32)
+
+    def _factor(self) -> int:
+        return max(1, math.ceil(max(self.session.shape) / self.max_pixels))
+
+    def _image_axes(self):
+        factor = self._factor()
+        out = []
+        for values in self._signal_axes:
+            if factor > 1:
+                n = values.size - values.size % factor
+                values = values[:n].reshape(-1, factor).mean(-1)
+            out.append(values)
+        return out
+
+    # ------------------------------------------------------------------ controls
+
+    def _build_controls(self) -> dict:
+        self._reg_slider = LogSlider(
+            self._grid_lo, self._grid_hi, self._reg, name="reg", step=0.05, css_class="sk-reg-slider"
+        )
+        self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
+        controls = {"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout}
+        self._sobolev_hint = None
+        if self.session.mode != "lowpass":
+            p = self._sobolev
+            lo = min(SOBOLEV_RANGE[0], math.floor(p / SOBOLEV_STEP) * SOBOLEV_STEP)
+            hi = max(SOBOLEV_RANGE[1], math.ceil(p / SOBOLEV_STEP) * SOBOLEV_STEP)
+            sob = widgets.FloatSlider(
+                value=p, min=lo, max=hi, step=SOBOLEV_STEP, description="Sobolev order",
+                continuous_update=True, readout=True, readout_format=".2f",
+                style={"description_width": "initial"}, layout=widgets.Layout(width="320px"),
+            )
+            sob.add_class("sk-sobolev-slider")
+            sob.observe(self._guard(self._on_sobolev, "sobolev"), names="value")
+            controls["sobolev"] = sob
+        return controls
+
+    def _guard(self, func, where):
+        """An observer whose exceptions show in the status line and revert the controls."""
+
+        def observer(change):
+            if self._quiet:
+                return
+            try:
+                func(change)
+            except Exception as exc:
+                self._status.show_error(exc, where)
+                self._sync_controls(source=None)
+
+        return observer
+
+    def _on_slider(self, reg: float) -> None:
+        self._coalescer.submit(reg=reg, source="slider")
+
+    def _on_sobolev(self, change) -> None:
+        new = float(change["new"])
+        hint, self._sobolev_hint = self._sobolev_hint, None
+        if hint is not None and hint == new:
+            self._coalescer.submit(sobolev=new, source="sobolev")
+            return
+        control = self.controls["sobolev"]
+        target = self._coalescer.pending.get("sobolev", self._sobolev)
+        if _from_frontend(control) and abs(new - target) <= 0.5 * control.step * (1 + 1e-9):
+            return  # the page snapped a value off the step grid: not a move
+        self._coalescer.submit(sobolev=new, source="sobolev")
+
+    # ------------------------------------------------------------------ apply
+
+    def _apply(self, changes: dict) -> None:
+        reg = float(changes.get("reg", self._reg))
+        p = changes.get("sobolev", self._sobolev)
+        self._source = changes.get("source")
+        session = self.session
+        saved = (session.reg, session.sobolev)
+        try:
+            st = session.step(reg, p)
+            new_path = p != self._path_key
+            if new_path:
+                path, choices = session.path_for(p), session.choices(p)
+        except Exception:
+            # leave the session as the figures show it, ready for the next change
+            session.reg, session.sobolev = saved
+            raise
+        self._reg, self._sobolev, self._step = st.reg, st.sobolev, st
+        self.n_updates += 1
+        if new_path:
+            with batch(self.figures.values()):
+                self._draw_path(path, choices)
+            self._path_key = p
+        self._draw_reg(st)
+        self._sync_controls(self._source)
+        self._show_status(st)
+
+    def _on_apply_error(self, exc: BaseException) -> None:
+        self._status.show_error(exc, "update")
+        self._sync_controls(self._source)
+
+    def _sync_controls(self, source) -> None:
+        """Controls follow the applied state, except the control the change came from
+        (while dragged it may already be ahead of the applied value)."""
+        with self._quiet:
+            if source != "slider":
+                self._reg_slider.show(self._reg)
+            control = self.controls.get("sobolev")
+            if control is not None and source != "sobolev" and self._sobolev is not None:
+                if control.value != self._sobolev:
+                    control.value = self._sobolev
+
+    def _show_status(self, st) -> None:
+        s = self.session
+        parts = [s.mode, str(getattr(s.method, "__name__", s.method)) if s.kind is None else s.kind]
+        parts.append(format_value("reg", st.reg))
+        if st.sobolev is not None:
+            parts.append(f"sobolev = {st.sobolev:g}")
+        parts.append(f"device {s.device}")
+        parts.append(f"\u2016b\u2212Ax\u2016 = {float(st.residual_norm[0]):.3e}")
+        parts.append(f"GCV = {float(st.gcv[0]):.3e}")
+        if st.error_norm is not None:
+            parts.append(f"\u2016x\u2212x_true\u2016 = {float(st.error_norm[0]):.3e}")
+        parts.append(f"updates {self.n_updates}")
+        self._status.show("  \u00b7  ".join(parts))
+
+    # ------------------------------------------------------------------ figures
+
+    def _build_figures(self):
+        s = self.session
+        traces: dict[str, dict] = {}
+
+        def figure(name, title, **layout):
+            fig = go.FigureWidget(
+                layout=go.Layout(
+                    title=dict(text=title, font=dict(size=14), x=0.02, y=0.985, yref="container", yanchor="top"),
+                    width=layout.pop("width", _FIG_W), height=layout.pop("height", _FIG_H),
+                    margin=layout.pop("margin", _MARGIN), template="plotly_white",
+                    legend={"font": dict(size=10), "bgcolor": "rgba(255,255,255,0.6)", **layout.pop("legend", {})},
+                    **layout,
+                )
+            )
+            fig.add_class(f"sk-fig-{name}")
+            traces[name] = {}
+            return fig
+
+        def add(fig, fig_name, key, trace):
+            fig.add_trace(trace)
+            traces[fig_name][key] = fig.data[-1]
+
+        what = {"smooth": "smoothed", "deconvolve": "deconvolved", "lowpass": "low-passed"}[s.mode]
+        # signal
+        if self.ndim == 1:
+            dim = s.dims[0]
+            sig = figure(
+                "signal", f"the data and the {what} result x(reg)", width=_WIDE, height=280,
+                xaxis=dict(title=dict(text=dim)), yaxis=dict(title=dict(text=str(s.name or "value"))),
+                legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom"),
+            )
+            Line = go.Scattergl if s.shape[0] > _MAX_LINE_POINTS else go.Scatter
+            xs = self._signal_axes[0]
+            add(sig, "signal", "data", Line(x=xs, y=self._data_view, name="data", mode="lines",
+                                              line=dict(color=_COLORS["data"], width=1)))
+            if self._true_view is not None:
+                add(sig, "signal", "x_true", Line(x=xs, y=self._true_view, name="x_true", mode="lines",
+                                                    line=dict(color=_COLORS["x_true"], dash="dash", width=1.5)))
+            add(sig, "signal", "x", Line(x=xs, name="x(reg)", mode="lines", line=dict(color=_COLORS["x"], width=2)))
+        else:
+            ydim, xdim = s.dims
+            yv, xv = self._image_axes()
+            panels = [("data", "data", self._data_view), ("x", f"{what} x(reg)", None)]
+            if self._true_view is not None:
+                panels.append(("x_true", "x_true", self._true_view))
+            n = len(panels)
+            gap = 0.04
+            width = (1 - gap * (n - 1)) / n
+            lo, hi = np.percentile(self._data_view, [0.5, 99.5])
+            if not hi > lo:
+                lo, hi = float(self._data_view.min()), float(self._data_view.max()) + 1e-12
+            layout = dict(
+                coloraxis=dict(colorscale="gray", cmin=float(lo), cmax=float(hi), showscale=False),
+                annotations=[
+                    dict(text=label, x=i * (width + gap) + width / 2, y=1.0, xref="paper", yref="paper",
+                         xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=12))
+                    for i, (_, label, _) in enumerate(panels)
+                ],
+            )
+            for i in range(n):
+                suffix = "" if i == 0 else str(i + 1)
+                layout[f"xaxis{suffix}"] = dict(domain=[i * (width + gap), i * (width + gap) + width],
+                                                 title=dict(text=xdim), anchor=f"y{suffix}", constrain="domain")
+                layout[f"yaxis{suffix}"] = dict(autorange="reversed", scaleanchor=f"x{suffix}", anchor=f"x{suffix}",
+                                                 title=dict(text=ydim if i == 0 else ""), constrain="domain")
+            sig = figure("signal", f"the image and the {what} result", width=_WIDE, height=360,
+                         margin=dict(l=50, r=20, t=50, b=45), **layout)
+            for i, (key, label, z) in enumerate(panels):
+                suffix = "" if i == 0 else str(i + 1)
+                add(sig, "signal", key, go.Heatmap(
+                    x=xv, y=yv, z=None if z is None else _image_payload(z), name=label, coloraxis="coloraxis",
+                    xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                    hovertemplate=f"{xdim}=%{{x}}<br>{ydim}=%{{y}}<br>%{{z:.4g}}<extra>{label}</extra>",
+                ))
+
+        # spectrum
+        if self.ndim == 1:
+            ftitle = f"frequency (cycles per {s.dims[0]} unit)"
+            ptitle = "power spectral density (one-sided)"
+            stitle = "power spectrum and the filter h"
+        else:
+            ftitle = "radial frequency |f| (cycles per unit)"
+            ptitle = "power (ring average)"
+            stitle = "isotropic power spectrum and the filter h"
+        prange = _log_range(self._p_data, *(() if self._p_true is None else (self._p_true,)), pad=0.5)
+        spec = figure(
+            "spectrum", stitle,
+            xaxis=dict(type="log", title=dict(text=ftitle), exponentformat="power"),
+            yaxis=dict(type="log", title=dict(text=ptitle), exponentformat="power", range=prange),
+            yaxis2=dict(title=dict(text="filter h"), overlaying="y", side="right", range=[-0.03, 1.05],
+                        tickvals=[0, 0.5, 1], showgrid=False, zeroline=False),
+            legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=10), bgcolor="rgba(0,0,0,0)"),
+            margin=dict(_MARGIN, r=55, t=70),
+        )
+        f = self._freq
+        add(spec, "spectrum", "data", go.Scatter(x=f, y=_positive(self._p_data), name="data", mode="lines",
+                                                 line=dict(color=_COLORS["data"], width=1)))
+        if self._p_true is not None:
+            add(spec, "spectrum", "x_true", go.Scatter(x=f, y=_positive(self._p_true), name="x_true", mode="lines",
+                                                       line=dict(color=_COLORS["x_true"], dash="dash", width=1.5)))
+        add(spec, "spectrum", "x", go.Scatter(x=f, name="x(reg)", mode="lines", line=dict(color=_COLORS["x"], width=1.5)))
+        if self._kernel_abs is not None:
+            add(spec, "spectrum", "kernel", go.Scatter(
+                x=f, y=self._kernel_abs, name="kernel |a| \u2192", mode="lines", yaxis="y2",
+                line=dict(color=_COLORS["kernel"], dash="dot", width=1.5),
+            ))
+        add(spec, "spectrum", "h", go.Scatter(x=f, name="filter h \u2192", mode="lines", yaxis="y2",
+                                              line=dict(color=_COLORS["h"], width=2.5)))
+
+        # criteria
+        lo, hi = math.log10(self._grid_lo), math.log10(self._grid_hi)
+        cr = figure(
+            "criteria", "parameter choice over reg",
+            xaxis=dict(type="log", range=[lo, hi], title=dict(text="reg"), exponentformat="power"),
+            yaxis=dict(type="log", title=dict(text="value / its minimum"), exponentformat="power"),
+            legend=dict(x=0.5, xanchor="center", y=0.99, font=dict(size=9)),
+        )
+        for key, label in _CRITERIA_CURVES:
+            add(cr, "criteria", key, go.Scatter(name=label, mode="lines", line=dict(color=_COLORS[key], width=2)))
+        add(cr, "criteria", "choices", go.Scatter(
+            name="choices", mode="markers", hoverinfo="text",
+            marker=dict(size=10, symbol="diamond", color="#ff7f0e", line=dict(width=1, color="#333")),
+        ))
+        add(cr, "criteria", "current", go.Scatter(name="current reg", mode="lines", hoverinfo="skip",
+                                                  line=dict(color=_COLORS["current"], dash="dash", width=1.5)))
+        return {"signal": sig, "spectrum": spec, "criteria": cr}, traces
+
+    def _draw_path(self, path: xr.Dataset, choices: dict) -> None:
+        path = SpectrumSession._single(path)
+        reg = path["reg"].values
+        tc = self._traces["criteria"]
+        curves = {}
+        for key, _ in _CRITERIA_CURVES:
+            if key not in path:
+                tc[key].x, tc[key].y, tc[key].visible = [], [], False
+                continue
+            y = _positive(path[key].values)
+            if key != "discrepancy":
+                finite = y[np.isfinite(y)]
+                y = y / finite.min() if finite.size else y
+            curves[key] = y
+            tc[key].x, tc[key].y, tc[key].visible = reg, y, True
+        span = _log_range(*curves.values(), pad=0.0) if curves else [-1.0, 1.0]
+        # 4 decades above the minima at most: the blow-ups far from them would flatten the rest
+        span = [min(span[0], -0.1), min(span[1], max(span[0], 0.0) + 4.0)]
+        self.figures["criteria"].layout.yaxis.range = [span[0] - 0.15, span[1] + 0.15]
+        self._criteria_span = (10 ** (span[0] - 0.15), 10 ** (span[1] + 0.15))
+        marks = {k: v for k, v in choices.items() if k in _MARKED}
+        on_curve = {"gcv": "gcv", "discrepancy": "discrepancy", "min_error": "error_norm"}
+        xs, ys, colors, hover = [], [], [], []
+        for name, value in marks.items():
+            j = int(np.argmin(np.abs(np.log(reg) - np.log(value))))
+            curve = on_curve.get(name)
+            y = curves[curve][j] if curve in curves and np.isfinite(curves[curve][j]) else 1.0
+            xs.append(value)
+            ys.append(y)
+            colors.append(_COLORS.get(curve, "#7f7f7f"))
+            hover.append(f"{_CHOICE_LABELS.get(name, name)}: reg = {value:.2e}")
+        tc["choices"].x, tc["choices"].y, tc["choices"].hovertext = xs, ys, hover
+        tc["choices"].marker.color = colors
+        for key, label in _CRITERIA_CURVES:
+            pick = "min_error" if key == "error_norm" else key
+            tc[key].name = f"{label} \u25b8 {marks[pick]:.1e}" if pick in marks else label
+        self._choices = dict(choices)
+
+    def _draw_reg(self, st) -> None:
+        """What a reg move changes, one figure message at a time, the result first (the
+        figure a viewer watches). Trace names stay fixed: a changing legend costs the
+        browser a full relayout on every move."""
+        figs = self.figures
+        with single_thread_if_small(self.session.n * 8, self.session.device):
+            view = self._image_view(st.x[0])
+        with figs["signal"].batch_update():
+            t = self._traces["signal"]["x"]
+            if self.ndim == 1:
+                t.x, t.y = self._signal_axes[0], view
+            else:
+                t.z = _image_payload(view)
+        with single_thread_if_small(self.session.n * 8, self.session.device):
+            p_x = self._reduce_power(self._result_half(st))
+            h = self._reduce_avg(st.f_half)
+        with figs["spectrum"].batch_update():
+            ts = self._traces["spectrum"]
+            ts["x"].y = _positive(p_x)
+            ts["h"].y = h
+        with figs["criteria"].batch_update():
+            line = self._traces["criteria"]["current"]
+            line.x, line.y = [st.reg, st.reg], list(self._criteria_span)
+
+    # ------------------------------------------------------------------ layout
+
+    def _build_layout(self) -> FigureBox:
+        c = self.controls
+        row = [c["reg"], c["reg_readout"]]
+        if "sobolev" in c:
+            row.append(c["sobolev"])
+        row1 = widgets.HBox(row, layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        grid = widgets.GridBox(
+            [self.figures["spectrum"], self.figures["criteria"]],
+            layout=widgets.Layout(
+                grid_template_columns=f"repeat(2, {_FIG_W}px)", grid_gap="6px 12px", width=f"{_WIDE + 12}px",
+            ),
+        )
+        box = FigureBox(
+            [row1, self.status, self.figures["signal"], grid], figures=self.figures.values(),
+            layout=widgets.Layout(width=f"{_WIDE + 30}px"),
+        )
+        box.add_class("sk-explorer")
+        box.add_class("sk-spectrum-explorer")
+        return box
