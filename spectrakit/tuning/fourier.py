@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ from ..core import fourier as cfour
 from ..core.checks import check_reg
 from ..core.threads import single_thread_if_small
 from ..xr.bridge import compute_settings, shape_of, to_numpy, to_tensor
+from ..xr.fourier import _FOURIER_LOO_NOTE, _centred_transfer, _fourier_axes, _freq_coord
 
 __all__ = ["SpectrumSession", "MODES"]
 
@@ -50,7 +52,6 @@ LOWPASS_KINDS = {"gaussian": "heat", "butterworth": "butterworth"}
 CRITERIA = ("gcv", "loo", "lcurve", "discrepancy")
 #: the range of Sobolev orders the default reg grid covers (the explorer's slider range)
 SOBOLEV_RANGE = (-1.0, 4.0)
-_SPACING_RTOL = 1e-6  # as spectrakit.smooth / deconvolve / lowpass
 _CHUNK = 4_000_000  # elements of one (rhs, reg, frequency) block in the path
 
 
@@ -73,46 +74,18 @@ class Step:
     error_norm: torch.Tensor | None
 
 
-def _spacing(da: xr.DataArray, dim: str, name: str = "da") -> float:
-    """The (absolute) coordinate step along ``dim``; 1 without a coordinate."""
-    if dim not in da.coords:
-        return 1.0
-    values = np.asarray(da[dim].values)
-    if not np.issubdtype(values.dtype, np.number):
-        raise ValueError(
-            f"{name}: the coordinate of dim {dim!r} is not numeric (dtype {values.dtype}); give it a numeric, "
-            "evenly spaced coordinate (e.g. decimal years) so that frequencies have units."
-        )
-    values = values.astype(float)
-    if values.size < 2:
-        return 1.0
-    step = (values[-1] - values[0]) / (values.size - 1)
-    diffs = np.diff(values)
-    if step == 0 or not np.allclose(diffs, step, rtol=_SPACING_RTOL, atol=0):
-        worst = float(np.max(np.abs(diffs - step)) / abs(step)) if step else math.inf
-        raise ValueError(
-            f"{name}: the coordinate of dim {dim!r} is not evenly spaced (steps differ from the mean step "
-            f"{step:.6g} by up to {worst:.3g} relative; tolerance {_SPACING_RTOL:g}). Interpolate onto an even "
-            "grid first (e.g. da.interp)."
-        )
-    return abs(float(step))
+class _Groups(NamedTuple):
+    """The half spectrum's frequencies grouped by equal ``s`` (see ``SpectrumSession._groups``):
+    per group ``|k|**2``, ``|a_k|**2`` (deconvolve), the count of full-grid frequencies
+    and ``beta = sqrt(sum |X_k|**2 / N)`` (B, G), and the error's sums (with ``x_true``)."""
 
-
-def _resolve_dims(da: xr.DataArray, dims) -> tuple[str, ...]:
-    if dims is None:
-        dims = tuple(da.dims)
-    elif isinstance(dims, str):
-        dims = (dims,)
-    else:
-        dims = tuple(dims)
-    if not dims:
-        raise ValueError("dims is empty: name at least one dim to filter along.")
-    for d in dims:
-        if d not in da.dims:
-            raise ValueError(f"dims: {d!r} is not a dim of the data; its dims are {tuple(da.dims)}.")
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"dims={dims!r} repeats a dim.")
-    return dims
+    k2: torch.Tensor
+    a2: torch.Tensor | None
+    counts: torch.Tensor
+    beta: torch.Tensor
+    G2: torch.Tensor | None
+    Cr: torch.Tensor | None
+    T2: torch.Tensor | None
 
 
 class SpectrumSession:
@@ -122,9 +95,10 @@ class SpectrumSession:
     Parameters
     ----------
     da : xarray.DataArray
-        The data (real, finite), with numeric evenly spaced coordinates on ``dims``
-        (frequencies are in cycles per coordinate unit). Other dims are independent
-        signals sharing the filter.
+        The data (real, finite), with at least 2 samples and numeric (or datetime64, in
+        seconds) evenly spaced coordinates on ``dims``, checked as :func:`spectrakit.smooth`
+        checks them (frequencies are in cycles per coordinate unit). Other dims are
+        independent signals sharing the filter.
     dims : str or sequence of str, optional
         The dims to filter along (default: all of ``da``'s dims).
     mode : {"smooth", "deconvolve", "lowpass"}
@@ -198,14 +172,15 @@ class SpectrumSession:
         if mode not in MODES:
             raise ValueError(f"mode={mode!r} is unknown; choose one of {MODES}.")
         self.mode = mode
-        self.dims = _resolve_dims(da, dims)
-        self.batch_dims = tuple(d for d in da.dims if d not in self.dims)
-        self.shape = tuple(int(da.sizes[d]) for d in self.dims)
+        # the checks of spectrakit.smooth / deconvolve / lowpass: dims, real numbers, evenly
+        # spaced numeric (or datetime) coordinates, at least 2 samples along each dim
+        dims, axes, batch_dims = _fourier_axes(da, dims, "da")
+        self._grid_axes = tuple(axes)
+        self.dims, self.batch_dims = tuple(dims), tuple(batch_dims)
+        self.shape = tuple(ax.size for ax in axes)
         self.batch_shape = tuple(int(da.sizes[d]) for d in self.batch_dims)
-        self.spacing = tuple(_spacing(da, d) for d in self.dims)
+        self.spacing = tuple(ax.spacing for ax in axes)
         self.n = math.prod(self.shape)
-        if self.n < 2:
-            raise ValueError(f"da needs at least 2 points along dims {self.dims}; got sizes {self.shape}.")
         self.attrs = dict(da.attrs)
         self.name = da.name
         # coords on the filtered dims and on the batch dims (kept on the estimate)
@@ -253,15 +228,13 @@ class SpectrumSession:
         self._X_half = cfour.rfftn(self._b, self._axes)  # the one FFT of the data (half spectrum)
         self._k2 = cfour.wavenumbers_squared(self.shape, self.spacing, device=self.device, dtype=self.dtype)
         # weights of the half grid in sums over the full grid (Hermitian symmetry)
-        w = torch.full((self._half,), 2.0, dtype=self.dtype, device=self.device)
-        w[0] = 1.0
-        if self.shape[-1] % 2 == 0:
-            w[-1] = 1.0
+        w = cfour._onesided_factor(self._half, self.shape[-1], 1.0, self.dtype, self.device)
         self._w_half = w.expand(self.shape[:-1] + (self._half,))
-        self._a = None  # kernel DFT (full grid)
+        self._a = self._a2 = None  # kernel DFT a_k and |a_k|**2 (full grid)
         self._c_half = None  # 1/a_k on the half grid (0 where a_k == 0)
         if mode == "deconvolve":
-            self._a = self._kernel_spectrum(kernel)
+            self._a = _centred_transfer(kernel, dims, axes, self.device, self.dtype)
+            self._a2 = self._a.real.square() + self._a.imag.square()
             a_half = self._a[..., : self._half]
             nz = a_half != 0
             self._c_half = torch.where(nz, 1.0 / torch.where(nz, a_half, torch.ones_like(a_half)), torch.zeros_like(a_half))
@@ -281,7 +254,7 @@ class SpectrumSession:
 
         self._s_cache: dict = {}
         self._half_cache = None
-        self._group_cache = None
+        self._group_cache: _Groups | None = None
         # |X|^2 with the half grid's weights: every norm of a step is a weighted sum of it
         self._wx_half = self._w_half * (self._X_half.real.square() + self._X_half.imag.square())
         self._paths: dict = {}
@@ -324,43 +297,21 @@ class SpectrumSession:
         t = to_tensor(data, name, self.device, self.dtype)
         return torch.broadcast_to(t, self.batch_shape + self.shape).reshape((-1,) + self.shape)
 
-    def _kernel_spectrum(self, kernel) -> torch.Tensor:
-        """The DFT ``a_k`` of the kernel rolled so that its centre is index 0: the sample
-        whose coordinate is nearest 0 (as :func:`spectrakit.deconvolve`), the middle
-        sample ``n // 2`` along a dim without a numeric coordinate."""
-        if not isinstance(kernel, xr.DataArray):
-            raise TypeError("kernel must be a DataArray on the same dims as the data (the point-spread function).")
-        if set(kernel.dims) != set(self.dims) or kernel.ndim != len(self.dims):
-            raise ValueError(f"kernel must have exactly the dims {self.dims}; it has {tuple(kernel.dims)}.")
-        for d, n in zip(self.dims, self.shape):
-            if kernel.sizes[d] != n:
-                raise ValueError(
-                    f"kernel: dim {d!r} has size {kernel.sizes[d]}, the data have {n}; pad the kernel with zeros "
-                    "around its centre to the data's size."
-                )
-        kernel = kernel.transpose(*self.dims)
-        shifts = []
-        for d, n in zip(self.dims, self.shape):
-            if d in kernel.coords and kernel[d].dtype.kind in "iuf":
-                shifts.append(-int(np.argmin(np.abs(kernel[d].values))))
-            else:
-                shifts.append(-(n // 2))
-        k = to_tensor(kernel.data, "kernel", self.device, self.dtype)
-        k = torch.roll(k, shifts=tuple(shifts), dims=tuple(range(len(self.dims))))
-        return cfour.fftn(k)
+    def _filter_argument(self, k2: torch.Tensor, a2: torch.Tensor | None, p) -> torch.Tensor:
+        """The filter's argument ``s`` from ``|k|**2`` (and ``|a_k|**2``) on any grid, as
+        :func:`spectrakit.smooth` / ``deconvolve`` / ``lowpass`` form it: ``|a_k|**2 / mu_k**2``
+        with the Sobolev weights ``mu_k**2`` of :func:`spectrakit.core.fourier.sobolev_weights`;
+        for ``lowpass`` ``1/|k|**2``, where the mean (k = 0) gets 1/tiny: it always passes."""
+        if self.mode == "lowpass":
+            return 1.0 / k2.clamp_min(torch.finfo(k2.dtype).tiny)
+        return (1.0 if a2 is None else a2) / cfour.sobolev_weights(k2, float(p))
 
     def _s(self, sobolev) -> torch.Tensor:
         """The filter's argument ``s`` on the full (unshifted) grid, shape ``self.shape``."""
         key = None if self.mode == "lowpass" else float(sobolev)
         s = self._s_cache.get(key)
         if s is None:
-            if self.mode == "lowpass":
-                # s = 1/|k|^2; the mean (k = 0) gets 1/tiny: it always passes
-                s = 1.0 / self._k2.clamp_min(torch.finfo(self.dtype).tiny)
-            else:
-                s = torch.exp(-key * torch.log1p(self._k2))  # 1 / (1 + |k|^2)^p
-                if self.mode == "deconvolve":
-                    s = (self._a.real.square() + self._a.imag.square()) * s
+            s = self._filter_argument(self._k2, self._a2, key)
             if len(self._s_cache) > 32:
                 self._s_cache.clear()
             self._s_cache[key] = s
@@ -371,8 +322,7 @@ class SpectrumSession:
         key = None if self.mode == "lowpass" else float(sobolev)
         if self._half_cache is None or self._half_cache[0] != key:
             s = self._s(key)[..., : self._half]
-            inv = torch.where(s > 0, 1.0 / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
-            self._half_cache = (key, s, inv)
+            self._half_cache = (key, s, cf._inverse(s))
         return self._half_cache[1], self._half_cache[2]
 
     def _default_grid(self) -> np.ndarray:
@@ -426,15 +376,15 @@ class SpectrumSession:
             f = f.reshape(s_half.shape)
             coef = self._X_half * (f if self._c_half is None else f * self._c_half)
             x = cfour.irfftn(coef, self._axes, s=self.shape)
-            # norms by Parseval on the half grid (weights count each mirrored frequency)
+            # The norms and GCV of spectral_criteria as Parseval sums over the half grid with
+            # the cached |X|^2 (times its weights) and 1/s: a reg move pays 3 sums, not
+            # spectral_criteria's recomputed |beta|^2 and 1/s and L-curve curvature
             wx = self._wx_half
             sum_axes = tuple(range(1, 1 + len(self.dims)))
             res_sq = ((1 - f).square() * wx).sum(sum_axes) / self.n
             sol_sq = (f.square() * inv_s_half * wx).sum(sum_axes) / self.n
-            dof = (f * self._w_half).sum()
-            gcv = self.n * res_sq / (self.n - dof) ** 2
-            if (self.n - dof) <= 16 * torch.finfo(self.dtype).eps * self.n:
-                gcv = torch.full_like(gcv, math.inf)
+            dof = (f * self._w_half).sum().reshape(1)
+            gcv = self._gcv_guard(self.n * res_sq / (self.n - dof) ** 2, dof)
             err = None
             if self._x_true is not None:
                 err = torch.linalg.vector_norm((x - self._x_true).reshape(self.B, -1), dim=-1)
@@ -472,13 +422,13 @@ class SpectrumSession:
         s_full = self._s(st.sobolev)
         reg_t = torch.tensor([st.reg], dtype=self.dtype, device=self.device)
         f_full, native = cf.filter_factors(s_full.reshape(-1), reg_t, self.method, **self.method_options)
-        fdims = tuple(f"freq_{d}" for d in self.dims)
+        fdims = tuple(ax.freq_dim for ax in self._grid_axes)
         f_full = torch.fft.fftshift(f_full.reshape(self.shape))
         sigma = torch.fft.fftshift(s_full.sqrt())
         data_vars["filter_factors"] = (fdims, to_numpy(f_full))
         coords = dict(self._coords)
-        for d, fd, n, dx in zip(self.dims, fdims, self.shape, self.spacing):
-            coords[fd] = (fd, np.fft.fftshift(np.fft.fftfreq(n, dx)))
+        for ax in self._grid_axes:  # as spectrakit.smooth labels them (units, spacing)
+            coords[ax.freq_dim] = _freq_coord(ax, ax.size, onesided=False)
         coords["s"] = (fdims, to_numpy(sigma))
         for name, t in native.items():
             coords[name] = float(t[0])
@@ -533,35 +483,29 @@ class SpectrumSession:
         """:meth:`path_for` the current Sobolev order."""
         return self.path_for(self.sobolev)
 
-    def _groups(self, p):
-        """The spectrum compressed to its distinct values of ``s`` (exact, no binning).
+    def _groups(self, p) -> tuple[_Groups, torch.Tensor]:
+        """The spectrum compressed to its distinct values of ``s`` (exact, no binning), and
+        ``s`` on the groups for the Sobolev order ``p``.
 
         Real data have a Hermitian-symmetric DFT, so the half grid of ``rfftn`` with
         weights 1 or 2 stands for every frequency; frequencies with the same ``|k|`` (and,
         when deconvolving, the same ``|a_k|``) have the same ``s`` for every Sobolev order,
         so they share every filter factor and each criterion needs only their count and
         the sums of ``|beta|**2`` (and, for the error, of ``|g|**2``, ``Re(g conj(t))`` and
-        ``|t|**2`` with ``g = beta / a`` and ``t`` the truth's coefficients) over them. The
-        groups and sums are computed once; an order costs ``s`` on the groups.
-        Returns ``(s, counts, beta_eff, G2, Cr, T2)`` with ``beta_eff = sqrt(sum |beta|**2)``.
+        ``|t|**2`` with ``g = beta / a`` and ``t`` the truth's coefficients) over them:
+        :func:`spectrakit.core.filtering.spectral_criteria` takes them as ``counts`` and
+        ``beta = sqrt(sum |beta|**2)``. The groups and sums are computed once; an order
+        costs ``s`` on the groups.
         """
         if self._group_cache is None:
             self._group_cache = self._group_sums()
-        k2, a2, counts, beta_eff, G2, Cr, T2 = self._group_cache
-        if self.mode == "lowpass":
-            s = 1.0 / k2.clamp_min(torch.finfo(self.dtype).tiny)
-        else:
-            s = torch.exp(-float(p) * torch.log1p(k2))
-            if a2 is not None:
-                s = a2 * s
-        return s, counts, beta_eff, G2, Cr, T2
+        g = self._group_cache
+        return g, self._filter_argument(g.k2, g.a2, p)
 
-    def _group_sums(self):
+    def _group_sums(self) -> _Groups:
         k2 = self._k2[..., : self._half].reshape(-1)
-        a2 = None
-        if self._a is not None:
-            a = self._a[..., : self._half].reshape(-1)
-            a2 = a.real.square() + a.imag.square()
+        if self._a2 is not None:
+            a2 = self._a2[..., : self._half].reshape(-1)
             keys, inv = torch.unique(torch.stack([k2, a2], dim=1), dim=0, return_inverse=True)
             k2g, a2g = keys[:, 0].contiguous(), keys[:, 1].contiguous()
         else:
@@ -575,7 +519,7 @@ class SpectrumSession:
 
         counts = w.new_zeros(G).index_add_(0, inv, w)
         X = self._X_half.reshape(B, -1)
-        beta_eff = group_sum(X.real.square() + X.imag.square()).sqrt()
+        beta = group_sum(X.real.square() + X.imag.square()).sqrt()
         G2 = Cr = T2 = None
         if self._X_true_half is not None:
             g = X if self._c_half is None else X * self._c_half.reshape(1, -1)
@@ -583,52 +527,54 @@ class SpectrumSession:
             G2 = group_sum(g.real.square() + g.imag.square())
             Cr = group_sum(g.real * t.real + g.imag * t.imag)
             T2 = (w * (t.real.square() + t.imag.square())).sum(-1) / self.n
-        return k2g, a2g, counts, beta_eff, G2, Cr, T2
+        return _Groups(k2g, a2g, counts, beta, G2, Cr, T2)
+
+    def _criteria(self, groups: _Groups, s, reg_t, f) -> tuple[dict, torch.Tensor]:
+        """The foundation's spectral criteria on the groups for factors ``f`` (R, G), GCV
+        guarded, and the trace of the influence matrix ``F* diag(f) F`` (R,)."""
+        crit = cf.spectral_criteria(
+            s, groups.beta, reg_t, f, m=self.n, outside_sq=groups.beta.new_zeros(self.B), method=self.method,
+            noise_norm=self._noise, counts=groups.counts,
+        )
+        dof = f @ groups.counts
+        crit["gcv"] = self._gcv_guard(crit["gcv"], dof)
+        return crit, dof
+
+    def _gcv_guard(self, gcv, dof):
+        """GCV (B, R) as inf where the smoother interpolates (trace H = N to round-off,
+        ``dof`` (R,)): there GCV is 0/0, as the foundation's leave-one-out is inf."""
+        interpolates = (self.n - dof) <= 16 * torch.finfo(self.dtype).eps * self.n
+        return torch.where(interpolates, math.inf, gcv)
 
     def _compute_path(self, p) -> xr.Dataset:
-        s, counts, beta_eff, G2, Cr, T2 = self._groups(p)
+        groups, s = self._groups(p)
         reg_arr = self.reg_grid
         reg_t = torch.as_tensor(reg_arr, dtype=self.dtype, device=self.device)
-        R, B, N, G = reg_t.shape[0], self.B, self.n, s.shape[0]
+        R, B, G = reg_t.shape[0], self.B, s.shape[0]
         chunk = max(1, _CHUNK // max(1, B * G))
-        zeros = beta_eff.new_zeros(B)
         parts: dict[str, list] = {}
         dofs = []
         for i in range(0, R, chunk):
             rc = reg_t[i : i + chunk]
             f, _ = cf.filter_factors(s, rc, self.method, **self.method_options)  # (Rc, G)
-            res_sq, sol_sq = cf.residual_and_solution_norms(s, beta_eff, f, zeros)  # (B, Rc)
-            dof = f @ counts  # trace of the influence matrix F* diag(f) F
-            crit = {
-                "residual_norm": res_sq.sqrt(),
-                "solution_norm": sol_sq.sqrt(),
-                "gcv": N * res_sq / (N - dof).unsqueeze(0) ** 2,
-            }
-            if self.method == "tikhonov":
-                crit["curvature"] = cf.tikhonov_curvature(s, beta_eff, rc, res_sq, sol_sq)
-            if self._noise is not None:
-                crit["discrepancy"] = crit["residual_norm"] / self._noise.reshape(-1, 1)
-            if G2 is not None:
+            crit, dof = self._criteria(groups, s, rc, f)
+            if groups.G2 is not None:
                 # ||x - x_true||^2 = sum_k |f_k g_k - t_k|^2, summed within each group
-                err_sq = (f * f) @ G2.T - 2 * (f @ Cr.T) + T2.unsqueeze(0)
+                err_sq = (f * f) @ groups.G2.T - 2 * (f @ groups.Cr.T) + groups.T2.unsqueeze(0)
                 crit["error_norm"] = err_sq.T.clamp_min(0).sqrt()
             for name, t in crit.items():
                 parts.setdefault(name, []).append(t)
             dofs.append(dof)
         crit = {name: torch.cat(ts, dim=-1) for name, ts in parts.items()}
-        dof = torch.cat(dofs)
         if self.method != "tikhonov":
-            # the filters are monotone in reg, so f changes between grid points exactly
-            # when its trace does: the trace stands in for f in grid_curvature's detection
-            # of repeated solutions
+            # grid_curvature (the L-curve of the other filters) needs the whole grid, which
+            # comes in chunks: again over the grid, with the trace standing in for f (R, G)
+            # in its detection of repeated solutions (the filters are monotone in reg, so f
+            # changes between grid points when its trace does)
             crit["curvature"] = cf.grid_curvature(
-                reg_t, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2, dof.unsqueeze(-1)
+                reg_t, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2, torch.cat(dofs).unsqueeze(-1)
             )
-        # where the smoother interpolates (trace H = N) GCV is 0/0: inf, as the
-        # foundation's GCV and LOO are there. Leave-one-out: H = F* diag(f) F has the
-        # constant diagonal trace(H)/N, so LOO = GCV
-        interpolates = (N - dof) <= 16 * torch.finfo(self.dtype).eps * N
-        crit["gcv"] = torch.where(interpolates.unsqueeze(0), math.inf, crit["gcv"])
+        # leave-one-out: H = F* diag(f) F has the constant diagonal trace(H)/N, so LOO = GCV
         crit["loo"] = crit["gcv"].clone()
         bd, bs = self.batch_dims, self.batch_shape
         data_vars = {}
@@ -637,7 +583,7 @@ class SpectrumSession:
                 arr = np.moveaxis(to_numpy(crit[name]).reshape(bs + (R,)), len(bs), 0)
                 data_vars[name] = (("reg",) + bd, arr)
         ds = xr.Dataset(data_vars, coords={"reg": reg_arr, **self._batch_coords})
-        ds["loo"].attrs["note"] = "equals gcv: a circulant smoother has every leverage equal to trace(H)/N"
+        ds["loo"].attrs["note"] = _FOURIER_LOO_NOTE
         ds.attrs.update(self._attrs(p))
         return ds
 
