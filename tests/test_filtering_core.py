@@ -233,3 +233,26 @@ def test_spectral_criteria_on_a_circulant_problem():
     for name in ("residual_norm", "solution_norm", "gcv", "curvature"):
         np.testing.assert_allclose(crit[name].numpy(), ref[name].numpy(), rtol=1e-6, err_msg=name)
     np.testing.assert_allclose(ref["loo"].numpy(), ref["gcv"].numpy(), rtol=1e-8)
+
+
+def test_gcv_is_infinite_where_the_fit_interpolates():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((8, 8))
+    basis = core.svd_basis(t(A))
+    reg = t([0.0, 1e-3])
+    f, _ = core.filter_factors(basis.s, reg)
+    crit = core.path_criteria(basis, t(rng.standard_normal(8))[None], reg, f)
+    assert torch.isinf(crit["gcv"][0, 0]) and torch.isinf(crit["loo"][0, 0])
+    assert torch.isfinite(crit["gcv"][0, 1])
+
+
+def test_grid_curvature_is_undefined_where_the_l_curve_stalls():
+    # past the spectrum the point on the L-curve stops moving except for rounding: a
+    # finite-difference curvature there is noise divided by a vanishing speed
+    reg = t(np.logspace(-6, 6, 121))
+    r = reg.numpy()
+    res = np.where(r < 1.0, 1 + r, 2.0) * (1 + 1e-15 * np.random.default_rng(0).standard_normal(121))
+    sol = np.where(r < 1.0, 1 / (1 + r), 0.5) * (1 + 1e-15 * np.random.default_rng(1).standard_normal(121))
+    kappa = core.grid_curvature(reg, t(res**2)[None], t(sol**2)[None])[0].numpy()
+    assert np.isnan(kappa[r > 2.0]).all()
+    assert np.isfinite(kappa[(r > 1e-4) & (r < 0.5)]).all()

@@ -472,7 +472,12 @@ def grid_curvature(reg, res_sq, sol_sq, f=None):
     (dc,) = torch.gradient(c, spacing=(t,), dim=-1)
     (dda,) = torch.gradient(da, spacing=(t,), dim=-1)
     (ddc,) = torch.gradient(dc, spacing=(t,), dim=-1)
-    kappa = (da * ddc - dda * dc) / (da**2 + dc**2) ** 1.5
+    speed = (da**2 + dc**2).sqrt()
+    kappa = (da * ddc - dda * dc) / speed**3
+    # where the curve has stalled (every factor ~0 or ~1: rounding moves the point, not
+    # the filter) a curvature is noise over a vanishing speed: leave it undefined
+    stalled = speed <= 1e-6 * speed.amax(-1, keepdim=True)
+    kappa = torch.where(stalled, torch.nan, kappa)
     # every grid point takes the curvature of the stretch it belongs to
     stretch = torch.searchsorted(first, torch.arange(reg.shape[0], device=reg.device), right=True) - 1
     valid = stretch >= 0
@@ -503,13 +508,19 @@ def spectral_criteria(
     removes, ``m`` the number of data points and ``n_unpenalized`` the dimension fitted
     without penalty. Modes sharing one ``s`` (equal frequencies of a Fourier basis) may
     be given once: ``counts`` (k,) says how many each stands for and ``beta`` holds the
-    root of their summed ``|beta|^2``. See :func:`path_criteria` for the definitions.
+    root of their summed ``|beta|^2``. See :func:`path_criteria` for the definitions;
+    ``trace`` (R,) is the influence matrix's trace (the degrees of freedom).
     """
     res_sq, sol_sq = residual_and_solution_norms(s, beta, f, outside_sq)
     out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
     # trace of the influence matrix, (R,)
     dof = n_unpenalized + (f.sum(-1) if counts is None else f @ counts.to(f.dtype))
-    out["gcv"] = m * res_sq / (m - dof).unsqueeze(0) ** 2
+    # where the fit interpolates (trace H = m to round-off) GCV is 0/0: inf, like the
+    # leave-one-out guard, not a spurious minimum made of rounding errors
+    interpolates = (m - dof) <= 16 * torch.finfo(f.dtype).eps * m
+    gcv = m * res_sq / (m - dof).unsqueeze(0) ** 2
+    out["gcv"] = torch.where(interpolates.unsqueeze(0), math.inf, gcv)
+    out["trace"] = dof
     if method == "tikhonov":
         out["curvature"] = tikhonov_curvature(s, beta, reg, res_sq, sol_sq)
     else:
@@ -557,6 +568,7 @@ def path_criteria(
         basis.s, beta, reg, f, m=b.shape[-1], outside_sq=(rest * rest).sum(-1), method=method,
         n_unpenalized=basis.Q0.shape[1], noise_norm=noise_norm,
     )
+    out.pop("trace")
     # leave-one-out: e = b - H b, H_ii = diag(Q0 Q0^T) + sum_j f_j U_ij^2
     h_diag = f @ basis.leverage_parts.T + basis.unpenalized_leverage
     e = rest.unsqueeze(1) + (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) @ basis.U.T)

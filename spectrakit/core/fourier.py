@@ -1098,6 +1098,7 @@ def fourier_path(
         s, beta, reg, f, m=K, outside_sq=torch.zeros(b.shape[0], dtype=dtype, device=b.device),
         method=method, noise_norm=noise_norm,
     )
+    crit.pop("trace")
     crit["loo"] = crit["gcv"].clone()
     if x_true is not None:
         crit["error_norm"] = torch.linalg.vector_norm((x - x_true.unsqueeze(1)).reshape(x.shape[:2] + (K,)), dim=-1)

@@ -536,9 +536,7 @@ class SpectrumSession:
             s, groups.beta, reg_t, f, m=self.n, outside_sq=groups.beta.new_zeros(self.B), method=self.method,
             noise_norm=self._noise, counts=groups.counts,
         )
-        dof = f @ groups.counts
-        crit["gcv"] = self._gcv_guard(crit["gcv"], dof)
-        return crit, dof
+        return crit, crit.pop("trace")
 
     def _gcv_guard(self, gcv, dof):
         """GCV (B, R) as inf where the smoother interpolates (trace H = N to round-off,
