@@ -31,7 +31,10 @@ import plotly.graph_objects as go
 import xarray as xr
 
 from ..tuning.filtering import RegularizationSession
-from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, batch, format_value
+from ._controls import FigureBox, batch, format_value
+from ._explorer import (
+    FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
+)
 
 __all__ = ["RegularizationExplorer"]
 
@@ -51,12 +54,11 @@ NATIVE_NOTE = {
 }
 MAX_ORDER = 8
 
-_FIG_W, _FIG_H = 480, 300
-_MARGIN = dict(l=60, r=20, t=40, b=45)
 _COLORS = {
     "x": "#1f77b4", "x_true": "#555555", "sigma": "#222222", "coef": "#1f77b4",
     "ratio": "#d62728", "filtered": "#2ca02c", "factors": "#ff7f0e", "gcv": "#1f77b4",
     "loo": "#9467bd", "error_norm": "#2ca02c", "discrepancy": "#d62728", "current": "#000000",
+    "lcurve": "#ff7f0e",  # the L-curve's choice (on no criteria curve), as its corner star
 }
 _CRITERIA_CURVES = (
     ("gcv", "GCV / min"),
@@ -76,22 +78,7 @@ def _first(da: xr.DataArray, keep: tuple[str, ...]) -> xr.DataArray:
     return da.isel(extra) if extra else da
 
 
-def _positive(values) -> np.ndarray:
-    """float array with non-positive and non-finite values as NaN (gaps on a log axis)."""
-    a = np.asarray(values, dtype=float).copy()
-    a[~np.isfinite(a) | (a <= 0)] = np.nan
-    return a
-
-
-def _log_range(*arrays, pad: float = 0.3) -> list[float]:
-    vals = np.concatenate([_positive(a).ravel() for a in arrays])
-    vals = vals[np.isfinite(vals)]
-    if not vals.size:
-        return [-1.0, 1.0]
-    return [float(np.log10(vals.min())) - pad, float(np.log10(vals.max())) + pad]
-
-
-class RegularizationExplorer:
+class RegularizationExplorer(ExplorerBase):
     """Explore regularization as spectral filtering with a live ``reg`` slider.
 
     Parameters
@@ -149,7 +136,10 @@ class RegularizationExplorer:
     ----------
     session : RegularizationSession
     figures : dict of go.FigureWidget
-        "solution", "picard", "lcurve", "criteria".
+        "solution", "picard", "lcurve", "criteria". Their traces by key (:meth:`trace`):
+        solution: "x", "x_true"; picard: "sigma", "coef", "ratio", "filtered",
+        "filter_factors", "sqrt_reg"; lcurve: "path", "current", "choice"; criteria:
+        "gcv", "loo", "error_norm", "discrepancy", "current", "choices".
     controls : dict of widgets
         "reg" (FloatSlider over log10 reg), "reg_readout", "method", "rank", "n_iter",
         "order", "native_note".
@@ -198,43 +188,19 @@ class RegularizationExplorer:
                 "problem_or_session must be a spectrakit.datasets problem (an xarray.Dataset "
                 f"with A and b) or a RegularizationSession; got {type(problem_or_session).__name__}."
             )
-        self.session = session
         self._s = np.sort(np.asarray(session.problem.basis.s.detach().cpu(), dtype=float))[::-1]
         self._s_pos = self._s[self._s > 0]
-        grid = np.asarray(session.reg_grid, dtype=float)
-        self._grid_lo, self._grid_hi = float(grid.min()), float(grid.max())
         if method == "landweber" and "n_iter" in options:
             # n_iter as an option pins the filter; express it as reg (see Notes)
             k = options.pop("n_iter")
             reg = 1.0 / (self._omega(options) * float(np.asarray(k).reshape(-1)[0]))
-        if not (float(reg) > 0 and math.isfinite(float(reg))):
-            raise ValueError(f"reg must be finite and > 0 for the explorer's log-scale slider; got {reg!r}.")
+        super().__init__(session, reg)
         self._options: dict[Any, dict] = {method: options}
-        self._reg = float(reg)
         self._method = method
-        self._path_key = None
-        self._choices: dict = {}
         self._result: xr.Dataset | None = None
-        self._quiet = QuietFlag()
-        self._source = None
-        self.n_updates = 0
-
-        self._status = StatusLine("sk-status")
-        self.status = self._status.widget
-        self.controls = self._build_controls()
-        self.figures, self._traces = self._build_figures()
-        self.widget = self._build_layout()
-        self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
-        # the first draw goes through the same code as every later change
-        self._coalescer.submit(reg=self._reg, method=method, source="init")
-        self._coalescer.flush()
+        self._start(throttle_s, dict(reg=self._reg, method=method, source="init"))
 
     # ------------------------------------------------------------------ public API
-
-    @property
-    def reg(self) -> float:
-        """The strength currently applied (the figures show it)."""
-        return self._reg
 
     @property
     def method(self):
@@ -247,11 +213,6 @@ class RegularizationExplorer:
         return dict(self._options.get(self._method, {}))
 
     @property
-    def error(self) -> str | None:
-        """The last error shown in the status line, or None once a change succeeded."""
-        return self._status.error
-
-    @property
     def result(self) -> xr.Dataset | None:
         """The session's answer for the current reg (what the figures show)."""
         return self._result
@@ -261,11 +222,6 @@ class RegularizationExplorer:
         """Each criterion's choice of reg as marked in the criteria figure
         (:meth:`RegularizationSession.choices` plus ``min_error`` when x_true is known)."""
         return dict(self._choices)
-
-    @property
-    def pending(self) -> dict:
-        """Changes recorded but not applied yet (see :meth:`flush`)."""
-        return self._coalescer.pending
 
     def set(self, reg=None, method=None, **method_options) -> None:
         """Change controls as a user would; the change goes through the same coalescing.
@@ -290,15 +246,7 @@ class RegularizationExplorer:
         if reg is not None and set(native) & {"rank", "n_iter"}:
             raise ValueError(f"pass reg or {sorted(native)[0]} (which sets reg), not both.")
         if reg is not None:
-            reg = float(reg)
-            if not (reg > 0 and math.isfinite(reg)):
-                raise ValueError(f"reg must be finite and > 0 for the log slider; got {reg!r}.")
-            lo, hi = self._grid_lo, self._grid_hi
-            if not (lo * (1 - 1e-12) <= reg <= hi * (1 + 1e-12)):
-                raise ValueError(
-                    f"reg={reg:.3g} is outside the slider's range [{lo:.3g}, {hi:.3g}] (the "
-                    "session's reg_grid); build the session with a wider reg_grid."
-                )
+            reg = self._check_reg(reg)
         for name, value in native.items():
             control = self.controls[name]
             value = int(value)
@@ -317,34 +265,10 @@ class RegularizationExplorer:
         if reg is not None:
             self._reg_slider.set(reg)
 
-    def flush(self) -> None:
-        """Apply any pending (coalesced) change now, synchronously."""
-        self._coalescer.flush()
-
-    def trace(self, figure: str, name: str):
-        """A trace of a figure by key, e.g. ``trace("solution", "x")``.
-
-        Keys: solution: "x", "x_true"; picard: "sigma", "coef", "ratio", "filtered",
-        "filter_factors", "sqrt_reg"; lcurve: "path", "current", "choice"; criteria:
-        "gcv", "loo", "error_norm", "discrepancy", "current", "choices".
-        """
-        return self._traces[figure][name]
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
     # ------------------------------------------------------------------ controls
 
     def _build_controls(self) -> dict:
-        self._reg_slider = LogSlider(
-            self._grid_lo, self._grid_hi, self._reg, name="reg", step=0.05, css_class="sk-reg-slider"
-        )
-        slider, readout = self._reg_slider.slider, self._reg_slider.readout
+        reg = self._reg_controls()
         options = list(METHODS)
         if self._method not in [v for _, v in METHODS]:  # a custom callable filter
             options.append((f"custom: {getattr(self._method, '__name__', 'h(s, reg)')}", self._method))
@@ -372,32 +296,14 @@ class RegularizationExplorer:
         note = widgets.HTML(value="", layout=widgets.Layout(display="none"))
         note.add_class("sk-native-note")
 
-        self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
         method.observe(self._guard(self._on_method, "method"), names="value")
         rank.observe(self._guard(lambda ch: self._on_native("rank", ch["new"]), "rank"), names="value")
         n_iter.observe(self._guard(lambda ch: self._on_native("n_iter", ch["new"]), "n_iter"), names="value")
         order.observe(self._guard(lambda ch: self._on_native("order", ch["new"]), "order"), names="value")
         return {
-            "reg": slider, "reg_readout": readout, "method": method,
+            **reg, "method": method,
             "rank": rank, "n_iter": n_iter, "order": order, "native_note": note,
         }
-
-    def _guard(self, func, where):
-        """An observer whose exceptions show in the status line and revert the controls."""
-
-        def observer(change):
-            if self._quiet:
-                return
-            try:
-                func(change)
-            except Exception as exc:
-                self._status.show_error(exc, where)
-                self._sync_controls(source=None)
-
-        return observer
-
-    def _on_slider(self, reg: float) -> None:
-        self._coalescer.submit(reg=reg, source="slider")
 
     def _on_method(self, change) -> None:
         self._coalescer.submit(method=change["new"], source="method")
@@ -461,8 +367,8 @@ class RegularizationExplorer:
         key = (method, tuple(sorted(opts.items())))
         try:
             out = session.update(reg=reg, method=method, **opts)
-            new_path = key != self._path_key
-            if new_path:
+            path = choices = None
+            if key != self._path_key:
                 path, choices = session.path, session.choices()
         except Exception:
             # leave the session as the figures show it, ready for the next change
@@ -471,18 +377,7 @@ class RegularizationExplorer:
         self._reg, self._method = float(session.reg), method
         self._options[method] = opts
         self._result = out
-        self.n_updates += 1
-        if new_path:
-            with batch(self.figures.values()):
-                self._draw_path(path, choices)
-            self._path_key = key
-        self._draw_reg(out)
-        self._sync_controls(changes.get("source"))
-        self._show_status(out)
-
-    def _on_apply_error(self, exc: BaseException) -> None:
-        self._status.show_error(exc, "update")
-        self._sync_controls(self._source)
+        self._show_applied(out, key, path, choices)
 
     def _sync_controls(self, source) -> None:
         """Controls follow the applied state, except the control the change came from
@@ -512,7 +407,7 @@ class RegularizationExplorer:
             if native == "order" and source != "order":
                 c["order"].value = int(self._options[method].get("order", 2))
 
-    def _show_status(self, out: xr.Dataset) -> None:
+    def _status_parts(self, out: xr.Dataset) -> list[str]:
         parts = [str(getattr(self._method, "__name__", self._method)), format_value("reg", self._reg)]
         native = NATIVE.get(self._method)
         if native == "order":
@@ -526,8 +421,7 @@ class RegularizationExplorer:
         parts.append(f"\u2016x\u2016 = {float(_first(out['solution_norm'], keep)):.3e}")
         if "error_norm" in out:
             parts.append(f"\u2016x\u2212x_true\u2016 = {float(_first(out['error_norm'], keep)):.3e}")
-        parts.append(f"updates {self.n_updates}")
-        self._status.show("  \u00b7  ".join(parts))
+        return parts
 
     # ------------------------------------------------------------------ figures
 
@@ -536,20 +430,10 @@ class RegularizationExplorer:
         col = problem.col
         traces: dict[str, dict] = {}
 
-        def figure(name, title, xtitle, ytitle, **layout):
-            fig = go.FigureWidget(
-                layout=go.Layout(
-                    title=dict(text=title, font=dict(size=14), x=0.02, y=0.985, yref="container", yanchor="top"),
-                    width=_FIG_W, height=_FIG_H, margin=layout.pop("margin", _MARGIN), template="plotly_white",
-                    xaxis=dict(title=dict(text=xtitle), **layout.pop("xaxis", {})),
-                    yaxis=dict(title=dict(text=ytitle), **layout.pop("yaxis", {})),
-                    legend={"font": dict(size=10), "bgcolor": "rgba(255,255,255,0.6)", **layout.pop("legend", {})},
-                    **layout,
-                )
-            )
-            fig.add_class(f"sk-fig-{name}")
+        def figure(name, title, xtitle, ytitle, xaxis=None, yaxis=None, **layout):
             traces[name] = {}
-            return fig
+            return figure_widget(name, title, xaxis=dict(title=dict(text=xtitle), **(xaxis or {})),
+                                 yaxis=dict(title=dict(text=ytitle), **(yaxis or {})), **layout)
 
         def add(fig, fig_name, key, **kw):
             fig.add_trace(go.Scatter(**kw))
@@ -571,7 +455,7 @@ class RegularizationExplorer:
                         range=[-0.03, 1.05], tickvals=[0, 0.5, 1], showgrid=False, zeroline=False),
             legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=10),
                         bgcolor="rgba(0,0,0,0)"),
-            margin=dict(_MARGIN, r=55, t=88),
+            margin=dict(MARGIN, r=55, t=88),
         )
         add(pic, "picard", "sigma", name="\u03c3<sub>i</sub>", mode="lines+markers",
             marker=dict(size=4), line=dict(color=_COLORS["sigma"], width=1.5))
@@ -599,17 +483,9 @@ class RegularizationExplorer:
             marker=dict(size=11, color=_COLORS["current"], symbol="circle-open", line=dict(width=3)))
 
         # criteria
-        lo, hi = math.log10(self._grid_lo), math.log10(self._grid_hi)
-        cr = figure("criteria", "parameter-choice criteria", "reg", "value / its minimum",
-                    xaxis=dict(type="log", range=[lo, hi], exponentformat="power"),
-                    yaxis=dict(type="log", exponentformat="power"),
-                    legend=dict(x=0.5, xanchor="center", y=0.99, font=dict(size=9)))
-        for key, label in _CRITERIA_CURVES:
-            add(cr, "criteria", key, name=label, mode="lines", line=dict(color=_COLORS[key], width=2))
-        add(cr, "criteria", "choices", name="choices", mode="markers", hoverinfo="text",
-            marker=dict(size=10, symbol="diamond", color="#ff7f0e", line=dict(width=1, color="#333")))
-        add(cr, "criteria", "current", name="current reg", mode="lines", hoverinfo="skip",
-            line=dict(color=_COLORS["current"], dash="dash", width=1.5))
+        cr, traces["criteria"] = criteria_figure(
+            "parameter-choice criteria", self._grid_lo, self._grid_hi, _CRITERIA_CURVES, _COLORS
+        )
         figs = {"solution": sol, "picard": pic, "lcurve": lc, "criteria": cr}
 
         # data that never changes
@@ -628,8 +504,8 @@ class RegularizationExplorer:
             self._sigma, self._coef, self._ratio = sigma, coef, ratio
             for key, y in (("sigma", sigma), ("coef", coef), ("ratio", ratio)):
                 tr = traces["picard"][key]
-                tr.x, tr.y = self._modes, _positive(y)
-            pic.layout.yaxis.range = _log_range(sigma, coef, ratio, pad=0.5)
+                tr.x, tr.y = self._modes, positive(y)
+            pic.layout.yaxis.range = log_range(sigma, coef, ratio, pad=0.5)
             if sigma.size:
                 traces["picard"]["sqrt_reg"].x = [0, sigma.size - 1]
         return figs, traces
@@ -640,7 +516,7 @@ class RegularizationExplorer:
         res = _first(path["residual_norm"], keep).values
         sol = _first(path["solution_norm"], keep).values
         tr = self._traces["lcurve"]
-        tr["path"].x, tr["path"].y = _positive(res), _positive(sol)
+        tr["path"].x, tr["path"].y = positive(res), positive(sol)
         tr["path"].customdata = reg
         tr["path"].hovertemplate = "reg = %{customdata:.2e}<br>\u2016r\u2016 = %{x:.3e}<br>\u2016x\u2016 = %{y:.3e}<extra></extra>"
         if "lcurve" in choices:
@@ -651,48 +527,13 @@ class RegularizationExplorer:
             tr["choice"].x, tr["choice"].y = [], []
 
         tc = self._traces["criteria"]
-        curves = {}
-        for key, _ in _CRITERIA_CURVES:
-            if key not in path:
-                tc[key].x, tc[key].y, tc[key].visible = [], [], False
-                continue
-            y = _positive(_first(path[key], keep).values)
-            if key != "discrepancy":
-                finite = y[np.isfinite(y)]
-                y = y / finite.min() if finite.size else y
-            curves[key] = y
-            tc[key].x, tc[key].y, tc[key].visible = reg, y, True
-        span = _log_range(*curves.values(), pad=0.0) if curves else [-1.0, 1.0]
-        # show 4 decades above the minima: the blow-ups far from them would flatten the rest
-        span = [min(span[0], -0.1), min(span[1], max(span[0], 0.0) + 4.0)]
-        self.figures["criteria"].layout.yaxis.range = [span[0] - 0.15, span[1] + 0.15]
-        self._criteria_span = (10 ** (span[0] - 0.15), 10 ** (span[1] + 0.15))
-
+        values = {key: _first(path[key], keep).values for key, _ in _CRITERIA_CURVES if key in path}
+        curves, self._criteria_span = draw_criteria(self.figures["criteria"], tc, reg, values, _CRITERIA_CURVES)
         marks = dict(choices)
         if "error_norm" in curves:
             marks["min_error"] = float(reg[int(np.nanargmin(curves["error_norm"]))])
-        on_curve = {"gcv": "gcv", "loo": "loo", "discrepancy": "discrepancy", "min_error": "error_norm"}
-        xs, ys, colors, hover, extra = [], [], [], [], []
-        for name, value in marks.items():
-            j = int(np.argmin(np.abs(np.log(reg) - np.log(value))))
-            curve = on_curve.get(name)
-            y = curves[curve][j] if curve in curves and np.isfinite(curves[curve][j]) else 1.0
-            xs.append(value)
-            ys.append(y)
-            colors.append(_COLORS.get(curve, "#ff7f0e" if name == "lcurve" else "#7f7f7f"))
-            label = _CHOICE_LABELS.get(name, name)
-            hover.append(f"{label}: reg = {value:.2e}")
-            if curve is None:
-                extra.append(f"{label} {value:.1e}")
-        tc["choices"].x, tc["choices"].y, tc["choices"].hovertext = xs, ys, hover
-        tc["choices"].marker.color = colors
+        extra = mark_choices(tc, reg, curves, marks, _CRITERIA_CURVES, _COLORS, _CHOICE_LABELS)
         tc["choices"].name = "choices" + (f" (+ {', '.join(extra)})" if extra else "")
-        for key, label in _CRITERIA_CURVES:
-            pick = "min_error" if key == "error_norm" else key
-            if pick in marks:
-                tc[key].name = f"{label} \u25b8 {marks[pick]:.1e}"
-            else:
-                tc[key].name = label
         self._choices = marks
 
     def _draw_reg(self, out: xr.Dataset) -> None:
@@ -710,7 +551,7 @@ class RegularizationExplorer:
         with figs["picard"].batch_update():
             tp = self._traces["picard"]
             tp["filter_factors"].x, tp["filter_factors"].y = self._modes, f
-            tp["filtered"].x, tp["filtered"].y = self._modes, _positive(f * self._ratio)
+            tp["filtered"].x, tp["filtered"].y = self._modes, positive(f * self._ratio)
             tp["sqrt_reg"].y = [math.sqrt(reg)] * len(tp["sqrt_reg"].x or ())
 
         res = float(_first(out["residual_norm"], ("reg",)))
@@ -737,14 +578,14 @@ class RegularizationExplorer:
         grid = widgets.GridBox(
             [self.figures[name] for name in ("solution", "picard", "lcurve", "criteria")],
             layout=widgets.Layout(
-                grid_template_columns=f"repeat(2, {_FIG_W}px)", grid_gap="6px 12px",
-                width=f"{2 * _FIG_W + 24}px",
+                grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
+                width=f"{2 * FIG_W + 24}px",
             ),
         )
         # FigureBox: displaying it refreshes the figures' front-end state (see sync_figure_state)
         box = FigureBox(
             [row1, row2, self.status, grid], figures=self.figures.values(),
-            layout=widgets.Layout(width=f"{2 * _FIG_W + 30}px"),
+            layout=widgets.Layout(width=f"{2 * FIG_W + 30}px"),
         )
         box.add_class("sk-explorer")
         box.add_class("sk-regularization-explorer")

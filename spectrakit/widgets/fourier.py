@@ -35,7 +35,10 @@ import xarray as xr
 from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
-from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, _from_frontend, batch, format_value
+from ._controls import FigureBox, _from_frontend, format_value
+from ._explorer import (
+    FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
+)
 
 try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
     from _plotly_utils.utils import to_typed_array_spec as _typed_array_spec
@@ -44,9 +47,7 @@ except ImportError:  # pragma: no cover - an older plotly: lists are sent instea
 
 __all__ = ["SpectrumExplorer", "decode_array"]
 
-_FIG_W, _FIG_H = 480, 300
-_WIDE = 2 * _FIG_W + 12
-_MARGIN = dict(l=60, r=20, t=40, b=45)
+_WIDE = 2 * FIG_W + 12
 _COLORS = {
     "data": "#9e9e9e", "x": "#1f77b4", "x_true": "#333333", "h": "#ff7f0e", "kernel": "#9467bd",
     "gcv": "#1f77b4", "error_norm": "#2ca02c", "discrepancy": "#d62728", "current": "#000000",
@@ -60,21 +61,6 @@ _CHOICE_LABELS = {"gcv": "GCV", "lcurve": "L-curve", "discrepancy": "discrepancy
 _MARKED = ("gcv", "min_error", "discrepancy")
 SOBOLEV_STEP = 0.25
 _MAX_LINE_POINTS = 20_000  # above this a 1-D signal is drawn with Scattergl
-
-
-def _positive(values) -> np.ndarray:
-    """float array with non-positive and non-finite values as NaN (gaps on a log axis)."""
-    a = np.asarray(values, dtype=float).copy()
-    a[~np.isfinite(a) | (a <= 0)] = np.nan
-    return a
-
-
-def _log_range(*arrays, pad: float = 0.3) -> list[float]:
-    vals = np.concatenate([_positive(a).ravel() for a in arrays])
-    vals = vals[np.isfinite(vals)]
-    if not vals.size:
-        return [-1.0, 1.0]
-    return [float(np.log10(vals.min())) - pad, float(np.log10(vals.max())) + pad]
 
 
 def _image_payload(z: np.ndarray):
@@ -112,7 +98,7 @@ def decode_array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
-class SpectrumExplorer:
+class SpectrumExplorer(ExplorerBase):
     """Explore Fourier-domain regularization with live ``reg`` and Sobolev-order sliders.
 
     Parameters
@@ -163,7 +149,10 @@ class SpectrumExplorer:
     ----------
     session : SpectrumSession
     figures : dict of go.FigureWidget
-        "signal", "spectrum", "criteria".
+        "signal", "spectrum", "criteria". Their traces by key (:meth:`trace`): signal:
+        "data", "x", "x_true" (lines in 1-D, heatmaps in 2-D); spectrum: "data", "x",
+        "x_true", "h", "kernel"; criteria: "gcv", "error_norm", "discrepancy", "current",
+        "choices".
     controls : dict of widgets
         "reg" (FloatSlider over log10 reg), "reg_readout" and, for smooth and deconvolve,
         "sobolev".
@@ -221,55 +210,25 @@ class SpectrumExplorer:
             )
         if session.mode == "lowpass" and sobolev is not None:
             raise ValueError("sobolev does not apply to mode='lowpass'.")
-        self.session = session
+        super().__init__(session, session.reg if reg is None else float(reg))
         self.ndim = len(session.dims)
-        grid = np.asarray(session.reg_grid, dtype=float)
-        self._grid_lo, self._grid_hi = float(grid.min()), float(grid.max())
-        reg = session.reg if reg is None else float(reg)
-        if not (reg > 0 and math.isfinite(reg)):
-            raise ValueError(f"reg must be finite and > 0 for the explorer's log-scale slider; got {reg!r}.")
-        self._reg = reg
         self._sobolev = session.sobolev if sobolev is None else SpectrumSession._check_sobolev(sobolev)
         self.max_pixels = int(max_pixels)
         if self.max_pixels < 8:
             raise ValueError(f"max_pixels must be at least 8; got {max_pixels!r}.")
-        self._path_key = object()
-        self._choices: dict = {}
         self._step = None
-        self._quiet = QuietFlag()
-        self._source = None
-        self.n_updates = 0
-
         self._prepare_views()
-        self._status = StatusLine("sk-status")
-        self.status = self._status.widget
-        self.controls = self._build_controls()
-        self.figures, self._traces = self._build_figures()
-        self.widget = self._build_layout()
-        self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
-        # the first draw goes through the same code as every later change
         first = {"reg": self._reg, "source": "init"}
         if self.session.mode != "lowpass":
             first["sobolev"] = self._sobolev
-        self._coalescer.submit(**first)
-        self._coalescer.flush()
+        self._start(throttle_s, first)
 
     # ------------------------------------------------------------------ public API
-
-    @property
-    def reg(self) -> float:
-        """The strength currently applied (the figures show it)."""
-        return self._reg
 
     @property
     def sobolev(self) -> float | None:
         """The Sobolev order currently applied (None for ``mode="lowpass"``)."""
         return self._sobolev
-
-    @property
-    def error(self) -> str | None:
-        """The last error shown in the status line, or None once a change succeeded."""
-        return self._status.error
 
     @property
     def result(self) -> xr.Dataset | None:
@@ -282,11 +241,6 @@ class SpectrumExplorer:
         """Each criterion's choice of reg for the current order (:meth:`SpectrumSession.choices`)."""
         return dict(self._choices)
 
-    @property
-    def pending(self) -> dict:
-        """Changes recorded but not applied yet (see :meth:`flush`)."""
-        return self._coalescer.pending
-
     def set(self, reg=None, sobolev=None) -> None:
         """Change controls as a user would; the change goes through the same coalescing.
 
@@ -294,15 +248,7 @@ class SpectrumExplorer:
         show in the status line (and :attr:`error`); invalid arguments raise ``ValueError``.
         """
         if reg is not None:
-            reg = float(reg)
-            if not (reg > 0 and math.isfinite(reg)):
-                raise ValueError(f"reg must be finite and > 0 for the log slider; got {reg!r}.")
-            lo, hi = self._grid_lo, self._grid_hi
-            if not (lo * (1 - 1e-12) <= reg <= hi * (1 + 1e-12)):
-                raise ValueError(
-                    f"reg={reg:.3g} is outside the slider's range [{lo:.3g}, {hi:.3g}] (the "
-                    "session's reg_grid); build the session with a wider reg_grid."
-                )
+            reg = self._check_reg(reg)
         if sobolev is not None:
             if "sobolev" not in self.controls:
                 raise ValueError("sobolev does not apply to mode='lowpass' (no penalty weights).")
@@ -318,33 +264,12 @@ class SpectrumExplorer:
         if reg is not None:
             self._reg_slider.set(reg)
 
-    def flush(self) -> None:
-        """Apply any pending (coalesced) change now, synchronously."""
-        self._coalescer.flush()
-
-    def trace(self, figure: str, name: str):
-        """A trace of a figure by key, e.g. ``trace("signal", "x")``.
-
-        Keys: signal: "data", "x", "x_true" (lines in 1-D, heatmaps in 2-D); spectrum:
-        "data", "x", "x_true", "h", "kernel"; criteria: "gcv", "error_norm",
-        "discrepancy", "current", "choices".
-        """
-        return self._traces[figure][name]
-
     def spectrum_view(self):
         """What the spectrum figure shows for the current step, as numpy arrays:
         ``(freq, P_data, P_x, h)`` (1-D: one-sided density over ``f > 0``; 2-D: ring
         averages over the radial frequency)."""
         st = self._step
         return self._freq, self._p_data, self._reduce_power(self._result_half(st)), self._reduce_avg(st.f_half)
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
 
     # ------------------------------------------------------------------ views of the spectrum
 
@@ -450,11 +375,7 @@ class SpectrumExplorer:
     # ------------------------------------------------------------------ controls
 
     def _build_controls(self) -> dict:
-        self._reg_slider = LogSlider(
-            self._grid_lo, self._grid_hi, self._reg, name="reg", step=0.05, css_class="sk-reg-slider"
-        )
-        self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
-        controls = {"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout}
+        controls = self._reg_controls()
         self._sobolev_hint = None
         if self.session.mode != "lowpass":
             p = self._sobolev
@@ -469,23 +390,6 @@ class SpectrumExplorer:
             sob.observe(self._guard(self._on_sobolev, "sobolev"), names="value")
             controls["sobolev"] = sob
         return controls
-
-    def _guard(self, func, where):
-        """An observer whose exceptions show in the status line and revert the controls."""
-
-        def observer(change):
-            if self._quiet:
-                return
-            try:
-                func(change)
-            except Exception as exc:
-                self._status.show_error(exc, where)
-                self._sync_controls(source=None)
-
-        return observer
-
-    def _on_slider(self, reg: float) -> None:
-        self._coalescer.submit(reg=reg, source="slider")
 
     def _on_sobolev(self, change) -> None:
         new = float(change["new"])
@@ -509,26 +413,15 @@ class SpectrumExplorer:
         saved = (session.reg, session.sobolev)
         try:
             st = session.step(reg, p)
-            new_path = p != self._path_key
-            if new_path:
+            path = choices = None
+            if p != self._path_key:
                 path, choices = session.path_for(p), session.choices(p)
         except Exception:
             # leave the session as the figures show it, ready for the next change
             session.reg, session.sobolev = saved
             raise
         self._reg, self._sobolev, self._step = st.reg, st.sobolev, st
-        self.n_updates += 1
-        if new_path:
-            with batch(self.figures.values()):
-                self._draw_path(path, choices)
-            self._path_key = p
-        self._draw_reg(st)
-        self._sync_controls(self._source)
-        self._show_status(st)
-
-    def _on_apply_error(self, exc: BaseException) -> None:
-        self._status.show_error(exc, "update")
-        self._sync_controls(self._source)
+        self._show_applied(st, p, path, choices)
 
     def _sync_controls(self, source) -> None:
         """Controls follow the applied state, except the control the change came from
@@ -541,7 +434,7 @@ class SpectrumExplorer:
                 if control.value != self._sobolev:
                     control.value = self._sobolev
 
-    def _show_status(self, st) -> None:
+    def _status_parts(self, st) -> list[str]:
         s = self.session
         parts = [s.mode, str(getattr(s.method, "__name__", s.method)) if s.kind is None else s.kind]
         parts.append(format_value("reg", st.reg))
@@ -552,8 +445,7 @@ class SpectrumExplorer:
         parts.append(f"GCV = {float(st.gcv[0]):.3e}")
         if st.error_norm is not None:
             parts.append(f"\u2016x\u2212x_true\u2016 = {float(st.error_norm[0]):.3e}")
-        parts.append(f"updates {self.n_updates}")
-        self._status.show("  \u00b7  ".join(parts))
+        return parts
 
     # ------------------------------------------------------------------ figures
 
@@ -562,18 +454,8 @@ class SpectrumExplorer:
         traces: dict[str, dict] = {}
 
         def figure(name, title, **layout):
-            fig = go.FigureWidget(
-                layout=go.Layout(
-                    title=dict(text=title, font=dict(size=14), x=0.02, y=0.985, yref="container", yanchor="top"),
-                    width=layout.pop("width", _FIG_W), height=layout.pop("height", _FIG_H),
-                    margin=layout.pop("margin", _MARGIN), template="plotly_white",
-                    legend={"font": dict(size=10), "bgcolor": "rgba(255,255,255,0.6)", **layout.pop("legend", {})},
-                    **layout,
-                )
-            )
-            fig.add_class(f"sk-fig-{name}")
             traces[name] = {}
-            return fig
+            return figure_widget(name, title, **layout)
 
         def add(fig, fig_name, key, trace):
             fig.add_trace(trace)
@@ -641,7 +523,7 @@ class SpectrumExplorer:
             ftitle = "radial frequency |f| (cycles per unit)"
             ptitle = "power (ring average)"
             stitle = "isotropic power spectrum and the filter h"
-        prange = _log_range(self._p_data, *(() if self._p_true is None else (self._p_true,)), pad=0.5)
+        prange = log_range(self._p_data, *(() if self._p_true is None else (self._p_true,)), pad=0.5)
         spec = figure(
             "spectrum", stitle,
             xaxis=dict(type="log", title=dict(text=ftitle), exponentformat="power"),
@@ -649,13 +531,13 @@ class SpectrumExplorer:
             yaxis2=dict(title=dict(text="filter h"), overlaying="y", side="right", range=[-0.03, 1.05],
                         tickvals=[0, 0.5, 1], showgrid=False, zeroline=False),
             legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=10), bgcolor="rgba(0,0,0,0)"),
-            margin=dict(_MARGIN, r=55, t=70),
+            margin=dict(MARGIN, r=55, t=70),
         )
         f = self._freq
-        add(spec, "spectrum", "data", go.Scatter(x=f, y=_positive(self._p_data), name="data", mode="lines",
+        add(spec, "spectrum", "data", go.Scatter(x=f, y=positive(self._p_data), name="data", mode="lines",
                                                  line=dict(color=_COLORS["data"], width=1)))
         if self._p_true is not None:
-            add(spec, "spectrum", "x_true", go.Scatter(x=f, y=_positive(self._p_true), name="x_true", mode="lines",
+            add(spec, "spectrum", "x_true", go.Scatter(x=f, y=positive(self._p_true), name="x_true", mode="lines",
                                                        line=dict(color=_COLORS["x_true"], dash="dash", width=1.5)))
         add(spec, "spectrum", "x", go.Scatter(x=f, name="x(reg)", mode="lines", line=dict(color=_COLORS["x"], width=1.5)))
         if self._kernel_abs is not None:
@@ -667,59 +549,19 @@ class SpectrumExplorer:
                                               line=dict(color=_COLORS["h"], width=2.5)))
 
         # criteria
-        lo, hi = math.log10(self._grid_lo), math.log10(self._grid_hi)
-        cr = figure(
-            "criteria", "parameter choice over reg",
-            xaxis=dict(type="log", range=[lo, hi], title=dict(text="reg"), exponentformat="power"),
-            yaxis=dict(type="log", title=dict(text="value / its minimum"), exponentformat="power"),
-            legend=dict(x=0.5, xanchor="center", y=0.99, font=dict(size=9)),
+        cr, traces["criteria"] = criteria_figure(
+            "parameter choice over reg", self._grid_lo, self._grid_hi, _CRITERIA_CURVES, _COLORS
         )
-        for key, label in _CRITERIA_CURVES:
-            add(cr, "criteria", key, go.Scatter(name=label, mode="lines", line=dict(color=_COLORS[key], width=2)))
-        add(cr, "criteria", "choices", go.Scatter(
-            name="choices", mode="markers", hoverinfo="text",
-            marker=dict(size=10, symbol="diamond", color="#ff7f0e", line=dict(width=1, color="#333")),
-        ))
-        add(cr, "criteria", "current", go.Scatter(name="current reg", mode="lines", hoverinfo="skip",
-                                                  line=dict(color=_COLORS["current"], dash="dash", width=1.5)))
         return {"signal": sig, "spectrum": spec, "criteria": cr}, traces
 
     def _draw_path(self, path: xr.Dataset, choices: dict) -> None:
         path = SpectrumSession._single(path)
         reg = path["reg"].values
         tc = self._traces["criteria"]
-        curves = {}
-        for key, _ in _CRITERIA_CURVES:
-            if key not in path:
-                tc[key].x, tc[key].y, tc[key].visible = [], [], False
-                continue
-            y = _positive(path[key].values)
-            if key != "discrepancy":
-                finite = y[np.isfinite(y)]
-                y = y / finite.min() if finite.size else y
-            curves[key] = y
-            tc[key].x, tc[key].y, tc[key].visible = reg, y, True
-        span = _log_range(*curves.values(), pad=0.0) if curves else [-1.0, 1.0]
-        # 4 decades above the minima at most: the blow-ups far from them would flatten the rest
-        span = [min(span[0], -0.1), min(span[1], max(span[0], 0.0) + 4.0)]
-        self.figures["criteria"].layout.yaxis.range = [span[0] - 0.15, span[1] + 0.15]
-        self._criteria_span = (10 ** (span[0] - 0.15), 10 ** (span[1] + 0.15))
+        values = {key: path[key].values for key, _ in _CRITERIA_CURVES if key in path}
+        curves, self._criteria_span = draw_criteria(self.figures["criteria"], tc, reg, values, _CRITERIA_CURVES)
         marks = {k: v for k, v in choices.items() if k in _MARKED}
-        on_curve = {"gcv": "gcv", "discrepancy": "discrepancy", "min_error": "error_norm"}
-        xs, ys, colors, hover = [], [], [], []
-        for name, value in marks.items():
-            j = int(np.argmin(np.abs(np.log(reg) - np.log(value))))
-            curve = on_curve.get(name)
-            y = curves[curve][j] if curve in curves and np.isfinite(curves[curve][j]) else 1.0
-            xs.append(value)
-            ys.append(y)
-            colors.append(_COLORS.get(curve, "#7f7f7f"))
-            hover.append(f"{_CHOICE_LABELS.get(name, name)}: reg = {value:.2e}")
-        tc["choices"].x, tc["choices"].y, tc["choices"].hovertext = xs, ys, hover
-        tc["choices"].marker.color = colors
-        for key, label in _CRITERIA_CURVES:
-            pick = "min_error" if key == "error_norm" else key
-            tc[key].name = f"{label} \u25b8 {marks[pick]:.1e}" if pick in marks else label
+        mark_choices(tc, reg, curves, marks, _CRITERIA_CURVES, _COLORS, _CHOICE_LABELS)
         self._choices = dict(choices)
 
     def _draw_reg(self, st) -> None:
@@ -740,7 +582,7 @@ class SpectrumExplorer:
             h = self._reduce_avg(st.f_half)
         with figs["spectrum"].batch_update():
             ts = self._traces["spectrum"]
-            ts["x"].y = _positive(p_x)
+            ts["x"].y = positive(p_x)
             ts["h"].y = h
         with figs["criteria"].batch_update():
             line = self._traces["criteria"]["current"]
@@ -757,7 +599,7 @@ class SpectrumExplorer:
         grid = widgets.GridBox(
             [self.figures["spectrum"], self.figures["criteria"]],
             layout=widgets.Layout(
-                grid_template_columns=f"repeat(2, {_FIG_W}px)", grid_gap="6px 12px", width=f"{_WIDE + 12}px",
+                grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px", width=f"{_WIDE + 12}px",
             ),
         )
         box = FigureBox(

@@ -1,0 +1,277 @@
+"""What every explorer shares: :class:`ExplorerBase` (the ``reg`` slider, coalescing,
+error handling and the Python API) and the figure helpers (the explorers' figure style and
+the parameter-choice criteria figure).
+
+An explorer drives one GUI-free session. Every control change goes through one
+:class:`~spectrakit.widgets._controls.Coalescer`; applying a change computes the session's
+answer, redraws the figures in place, lets the controls follow the applied state and
+writes the status line. An error shows in the status line, and the controls go back to
+what the figures show.
+
+Generic on purpose (nothing capability-specific): the filtering and Fourier explorers
+inherit it, and the graph and training explorers are meant to.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ._controls import Coalescer, LogSlider, QuietFlag, StatusLine, batch
+
+__all__ = [
+    "ExplorerBase", "FIG_W", "FIG_H", "MARGIN", "positive", "log_range", "figure_widget",
+    "criteria_figure", "draw_criteria", "mark_choices",
+]
+
+FIG_W, FIG_H = 480, 300
+MARGIN = dict(l=60, r=20, t=40, b=45)
+
+
+class ExplorerBase:
+    """The part every explorer shares: a log-scale ``reg`` slider over the session's
+    ``reg_grid``, coalescing of control changes, a status line that shows errors, and the
+    Python API (:meth:`flush`, :meth:`trace`, :attr:`reg`, :attr:`error`, :attr:`pending`).
+
+    A subclass calls ``super().__init__(session, reg)`` (which checks ``reg``), sets up its
+    own state, then calls :meth:`_start` with the first change. It provides:
+
+    * ``_build_controls()`` -> dict of widgets (with :meth:`_reg_controls` in it);
+    * ``_build_figures()`` -> ``(figures, traces)``; ``_build_layout()`` -> the widget;
+    * ``_apply(changes)``: sets ``_source``, updates the session (restoring it on error),
+      records the applied state, then calls :meth:`_show_applied`;
+    * ``_draw_path(path, choices)``, ``_draw_reg(out)``, ``_status_parts(out)`` (a list of
+      strings) and ``_sync_controls(source)`` (controls follow the applied state, except
+      the control the change came from, ``source``).
+    """
+
+    def __init__(self, session, reg):
+        self.session = session
+        grid = np.asarray(session.reg_grid, dtype=float)
+        self._grid_lo, self._grid_hi = float(grid.min()), float(grid.max())
+        if not (float(reg) > 0 and math.isfinite(float(reg))):
+            raise ValueError(f"reg must be finite and > 0 for the explorer's log-scale slider; got {reg!r}.")
+        self._reg = float(reg)
+        self._path_key = object()  # the path drawn: none yet
+        self._choices: dict = {}
+        self._quiet = QuietFlag()
+        self._source = None
+        self.n_updates = 0
+
+    def _start(self, throttle_s: float, first: dict) -> None:
+        """Build the widget and draw ``first``, through the same code as every later change."""
+        self._status = StatusLine("sk-status")
+        self.status = self._status.widget
+        self.controls = self._build_controls()
+        self.figures, self._traces = self._build_figures()
+        self.widget = self._build_layout()
+        self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
+        self._coalescer.submit(**first)
+        self._coalescer.flush()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def reg(self) -> float:
+        """The strength currently applied (the figures show it)."""
+        return self._reg
+
+    @property
+    def error(self) -> str | None:
+        """The last error shown in the status line, or None once a change succeeded."""
+        return self._status.error
+
+    @property
+    def pending(self) -> dict:
+        """Changes recorded but not applied yet (see :meth:`flush`)."""
+        return self._coalescer.pending
+
+    def flush(self) -> None:
+        """Apply any pending (coalesced) change now, synchronously."""
+        self._coalescer.flush()
+
+    def trace(self, figure: str, name: str):
+        """A trace of a figure by key, e.g. ``trace("criteria", "current")`` (each explorer
+        lists its figures' keys under ``figures``)."""
+        return self._traces[figure][name]
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _check_reg(self, reg) -> float:
+        """``reg`` as a float, or a ValueError unless it lies in the slider's range."""
+        reg = float(reg)
+        if not (reg > 0 and math.isfinite(reg)):
+            raise ValueError(f"reg must be finite and > 0 for the log slider; got {reg!r}.")
+        lo, hi = self._grid_lo, self._grid_hi
+        if not (lo * (1 - 1e-12) <= reg <= hi * (1 + 1e-12)):
+            raise ValueError(
+                f"reg={reg:.3g} is outside the slider's range [{lo:.3g}, {hi:.3g}] (the "
+                "session's reg_grid); build the session with a wider reg_grid."
+            )
+        return reg
+
+    # ------------------------------------------------------------------ controls
+
+    def _reg_controls(self) -> dict:
+        """The ``reg`` slider (over log10 reg, the session's reg_grid) and its readout."""
+        self._reg_slider = LogSlider(
+            self._grid_lo, self._grid_hi, self._reg, name="reg", step=0.05, css_class="sk-reg-slider"
+        )
+        self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
+        return {"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout}
+
+    def _guard(self, func, where):
+        """An observer whose exceptions show in the status line and revert the controls."""
+
+        def observer(change):
+            if self._quiet:
+                return
+            try:
+                func(change)
+            except Exception as exc:
+                self._status.show_error(exc, where)
+                self._sync_controls(source=None)
+
+        return observer
+
+    def _on_slider(self, reg: float) -> None:
+        self._coalescer.submit(reg=reg, source="slider")
+
+    # ------------------------------------------------------------------ apply
+
+    def _show_applied(self, out, key, path=None, choices=None) -> None:
+        """Show a change just applied: the path figures when ``path`` is given (a new path,
+        drawn under ``key``), then what every reg move changes, the controls, the status."""
+        self.n_updates += 1
+        if path is not None:
+            with batch(self.figures.values()):
+                self._draw_path(path, choices)
+            self._path_key = key
+        self._draw_reg(out)
+        self._sync_controls(self._source)
+        self._show_status(out)
+
+    def _on_apply_error(self, exc: BaseException) -> None:
+        self._status.show_error(exc, "update")
+        self._sync_controls(self._source)
+
+    def _show_status(self, out) -> None:
+        parts = self._status_parts(out)
+        parts.append(f"updates {self.n_updates}")
+        self._status.show("  \u00b7  ".join(parts))
+
+
+# ---------------------------------------------------------------------- figures
+
+
+def positive(values) -> np.ndarray:
+    """float array with non-positive and non-finite values as NaN (gaps on a log axis)."""
+    a = np.asarray(values, dtype=float).copy()
+    a[~np.isfinite(a) | (a <= 0)] = np.nan
+    return a
+
+
+def log_range(*arrays, pad: float = 0.3) -> list[float]:
+    """``[log10 min - pad, log10 max + pad]`` of the positive finite values (else [-1, 1])."""
+    vals = np.concatenate([positive(a).ravel() for a in arrays])
+    vals = vals[np.isfinite(vals)]
+    if not vals.size:
+        return [-1.0, 1.0]
+    return [float(np.log10(vals.min())) - pad, float(np.log10(vals.max())) + pad]
+
+
+def figure_widget(name, title, *, width=FIG_W, height=FIG_H, margin=MARGIN, legend=None, **layout) -> go.FigureWidget:
+    """An empty ``FigureWidget`` in the explorers' style, with CSS class ``sk-fig-<name>``;
+    ``layout`` goes to ``go.Layout`` and ``legend`` updates the small legend's style."""
+    fig = go.FigureWidget(
+        layout=go.Layout(
+            title=dict(text=title, font=dict(size=14), x=0.02, y=0.985, yref="container", yanchor="top"),
+            width=width, height=height, margin=margin, template="plotly_white",
+            legend={"font": dict(size=10), "bgcolor": "rgba(255,255,255,0.6)", **(legend or {})},
+            **layout,
+        )
+    )
+    fig.add_class(f"sk-fig-{name}")
+    return fig
+
+
+def criteria_figure(title, reg_lo, reg_hi, curve_labels, colors):
+    """The parameter-choice figure (class ``sk-fig-criteria``) over reg in [reg_lo, reg_hi],
+    log-log: a line per ``(key, label)`` of ``curve_labels`` in ``colors[key]``, the
+    "choices" markers and the "current" reg line (``colors["current"]``). Returns the
+    figure and its traces by key; :func:`draw_criteria` and :func:`mark_choices` fill it."""
+    fig = figure_widget(
+        "criteria", title,
+        xaxis=dict(type="log", range=[math.log10(reg_lo), math.log10(reg_hi)], title=dict(text="reg"),
+                   exponentformat="power"),
+        yaxis=dict(type="log", title=dict(text="value / its minimum"), exponentformat="power"),
+        legend=dict(x=0.5, xanchor="center", y=0.99, font=dict(size=9)),
+    )
+    for key, label in curve_labels:
+        fig.add_trace(go.Scatter(name=label, mode="lines", line=dict(color=colors[key], width=2)))
+    fig.add_trace(go.Scatter(
+        name="choices", mode="markers", hoverinfo="text",
+        marker=dict(size=10, symbol="diamond", color="#ff7f0e", line=dict(width=1, color="#333")),
+    ))
+    fig.add_trace(go.Scatter(name="current reg", mode="lines", hoverinfo="skip",
+                             line=dict(color=colors["current"], dash="dash", width=1.5)))
+    keys = [key for key, _ in curve_labels] + ["choices", "current"]
+    return fig, dict(zip(keys, fig.data))
+
+
+def draw_criteria(fig, traces, reg, values, curve_labels):
+    """Draw the criteria over ``reg``: ``values`` maps a key of ``curve_labels`` to its
+    values (a key it lacks hides that curve). Each curve is divided by its minimum, so each
+    touches 1 at its minimizer, except "discrepancy" (``||r||/noise``: its principle picks
+    where it reaches 1). Returns the curves drawn and the y span for the current-reg line."""
+    curves = {}
+    for key, _ in curve_labels:
+        if key not in values:
+            traces[key].x, traces[key].y, traces[key].visible = [], [], False
+            continue
+        y = positive(values[key])
+        if key != "discrepancy":
+            finite = y[np.isfinite(y)]
+            y = y / finite.min() if finite.size else y
+        curves[key] = y
+        traces[key].x, traces[key].y, traces[key].visible = reg, y, True
+    span = log_range(*curves.values(), pad=0.0) if curves else [-1.0, 1.0]
+    # 4 decades above the minima at most: the blow-ups far from them would flatten the rest
+    span = [min(span[0], -0.1), min(span[1], max(span[0], 0.0) + 4.0)]
+    fig.layout.yaxis.range = [span[0] - 0.15, span[1] + 0.15]
+    return curves, (10 ** (span[0] - 0.15), 10 ** (span[1] + 0.15))
+
+
+def mark_choices(traces, reg, curves, marks, curve_labels, colors, labels) -> list[str]:
+    """Mark each choice of reg (``marks``: name -> reg) on the "choices" trace and name each
+    curve after its choice. A choice sits on the curve of its name ("min_error" on
+    "error_norm") in that curve's colour; one with no curve sits at 1 in ``colors[name]``
+    (else grey). Hover text uses ``labels``. Returns ``"label reg"`` of the choices with no
+    curve (for a legend entry)."""
+    keys = [key for key, _ in curve_labels]
+    xs, ys, cs, hover, off_curve = [], [], [], [], []
+    for name, value in marks.items():
+        j = int(np.argmin(np.abs(np.log(reg) - np.log(value))))
+        curve = "error_norm" if name == "min_error" else name if name in keys else None
+        y = curves[curve][j] if curve in curves and np.isfinite(curves[curve][j]) else 1.0
+        xs.append(value)
+        ys.append(y)
+        cs.append(colors.get(curve, colors.get(name, "#7f7f7f")))
+        label = labels.get(name, name)
+        hover.append(f"{label}: reg = {value:.2e}")
+        if curve is None:
+            off_curve.append(f"{label} {value:.1e}")
+    traces["choices"].x, traces["choices"].y, traces["choices"].hovertext = xs, ys, hover
+    traces["choices"].marker.color = cs
+    for key, label in curve_labels:
+        pick = "min_error" if key == "error_norm" else key
+        traces[key].name = f"{label} \u25b8 {marks[pick]:.1e}" if pick in marks else label
+    return off_curve
