@@ -399,12 +399,17 @@ def _segment_params(n, window, nperseg, noverlap, nfft, default_noverlap, device
     return win, nperseg, noverlap, nfft
 
 
-def _scale(win: torch.Tensor, fs: float, scaling: str) -> float:
+def _scale_from_sums(scaling: str, fs: float, sum_w: float, sum_w2: float) -> float:
+    """``1/(fs sum(w**2))`` (density) or ``1/sum(w)**2`` (spectrum)."""
     if scaling == "density":
-        return 1.0 / (fs * float((win * win).sum()))
+        return 1.0 / (fs * sum_w2)
     if scaling == "spectrum":
-        return 1.0 / float(win.sum()) ** 2
+        return 1.0 / sum_w**2
     raise ValueError(f"scaling={scaling!r} is not supported: use 'density' or 'spectrum'.")
+
+
+def _scale(win: torch.Tensor, fs: float, scaling: str) -> float:
+    return _scale_from_sums(scaling, fs, float(win.sum()), float((win * win).sum()))
 
 
 def _segment_fft(x, win, nperseg, noverlap, nfft, detrend_type, onesided):
@@ -446,23 +451,40 @@ def _median(P: torch.Tensor, dim: int) -> torch.Tensor:
     return mid.squeeze(dim)
 
 
-def _welch_core(x, y, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, average):
-    """scipy.signal.csd (y given) or welch (y None): (freqs, P) with freq at ``axis``."""
+def _along_axis(x, y, fs, axis, *, length_note: str = ""):
+    """Checked ``x`` (and ``y``), ``fs`` and ``axis``: ``(fs, ax, xm, ym)`` with ``fs`` a float,
+    ``ax`` the axis index and ``xm``, ``ym`` the inputs with that axis last (``ym`` None
+    without ``y``)."""
     _check_tensor(x, "x")
+    if y is not None:
+        _check_tensor(y, "y")
     fs = float(fs)
     _check_positive(fs, "fs")
     ax = _axes(x, axis, "axis")[0]
     xm = x.movedim(ax, -1)
+    ym = None
     if y is not None:
-        _check_tensor(y, "y")
         if y.ndim != x.ndim:
             raise ValueError(f"x and y must have the same number of dims; got {x.ndim} and {y.ndim}.")
         ym = y.movedim(ax, -1)
         if ym.shape[-1] != xm.shape[-1]:
             raise ValueError(
-                f"x and y must have the same length along axis {axis}; got {xm.shape[-1]} and {ym.shape[-1]} "
-                "(scipy.signal.csd zero-pads the shorter one; spectrakit asks you to)."
+                f"x and y must have the same length along axis {axis}; got {xm.shape[-1]} and {ym.shape[-1]}"
+                + (f" {length_note}." if length_note else ".")
             )
+    return fs, ax, xm, ym
+
+
+def _freqs(nfft: int, fs: float, onesided: bool, like: torch.Tensor) -> torch.Tensor:
+    """The frequencies of an ``nfft``-point (real, when ``onesided``) DFT, in ``like``'s real dtype."""
+    return (rfftfreq if onesided else fftfreq)(nfft, 1.0 / fs, device=like.device, dtype=_real_dtype(like.dtype))
+
+
+def _welch_core(x, y, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, average):
+    """scipy.signal.csd (y given) or welch (y None): (freqs, P) with freq at ``axis``."""
+    fs, ax, xm, ym = _along_axis(
+        x, y, fs, axis, length_note="(scipy.signal.csd zero-pads the shorter one; spectrakit asks you to)"
+    )
     if average not in ("mean", "median"):
         raise ValueError(f"average={average!r} must be 'mean' or 'median'.")
     onesided = bool(return_onesided) and not x.is_complex() and not (y is not None and y.is_complex())
@@ -487,8 +509,7 @@ def _welch_core(x, y, *, fs, window, nperseg, noverlap, nfft, detrend, return_on
         P = _median(P, -2) / _median_bias(P.shape[-2])
     else:
         P = P.mean(dim=-2)
-    freqs = (rfftfreq if onesided else fftfreq)(nfft, 1.0 / fs, device=x.device, dtype=_real_dtype(x.dtype))
-    return freqs, P.movedim(-1, ax)
+    return _freqs(nfft, fs, onesided, x), P.movedim(-1, ax)
 
 
 def periodogram(
@@ -610,12 +631,7 @@ def periodogramn(
             view = [1] * x.ndim
             view[a] = x.shape[a]
             xd = xd * w.reshape(view)
-    if scaling == "density":
-        scale = 1.0 / (math.prod(fs) * sum_w2)
-    elif scaling == "spectrum":
-        scale = 1.0 / sum_w**2
-    else:
-        raise ValueError(f"scaling={scaling!r} is not supported: use 'density' or 'spectrum'.")
+    scale = _scale_from_sums(scaling, math.prod(fs), sum_w, sum_w2)
     X = torch.fft.rfftn(xd, dim=axes) if onesided else torch.fft.fftn(xd, dim=axes)
     P = (X.real.square() + X.imag.square()) * scale
     rdt = _real_dtype(x.dtype)
@@ -728,13 +744,7 @@ def coherence(
     >>> bool(torch.allclose(C[1:], torch.ones(()).double()))
     True
     """
-    _check_tensor(x, "x")
-    _check_tensor(y, "y")
-    _check_positive(float(fs), "fs")
-    ax = _axes(x, axis, "axis")[0]
-    xm, ym = x.movedim(ax, -1), y.movedim(ax, -1)
-    if xm.shape[-1] != ym.shape[-1]:
-        raise ValueError(f"x and y must have the same length along axis {axis}; got {xm.shape[-1]} and {ym.shape[-1]}.")
+    fs, ax, xm, ym = _along_axis(x, y, fs, axis)
     onesided = not (x.is_complex() or y.is_complex())
     win, nperseg, noverlap, nfft = _segment_params(
         xm.shape[-1], window, nperseg, noverlap, nfft, lambda n: n // 2, x.device, x.dtype
@@ -746,8 +756,7 @@ def coherence(
     Pyy = (Y.real.square() + Y.imag.square()).mean(dim=-2)
     Pxy = (X.conj() * Y).mean(dim=-2)
     C = (Pxy.real.square() + Pxy.imag.square()) / Pxx / Pyy
-    freqs = (rfftfreq if onesided else fftfreq)(nfft, 1.0 / float(fs), device=x.device, dtype=_real_dtype(x.dtype))
-    return freqs, C.movedim(-1, ax)
+    return _freqs(nfft, fs, onesided, x), C.movedim(-1, ax)
 
 
 # ----------------------------------------------------------------------------- STFT
@@ -786,11 +795,7 @@ def _unwrap(p: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _stft_core(x, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, mode,
                boundary, padded, default_noverlap):
-    _check_tensor(x, "x")
-    fs = float(fs)
-    _check_positive(fs, "fs")
-    ax = _axes(x, axis, "axis")[0]
-    xm = x.movedim(ax, -1)
+    fs, ax, xm, _ = _along_axis(x, None, fs, axis)
     onesided = bool(return_onesided) and not x.is_complex()
     win, nperseg, noverlap, nfft = _segment_params(
         xm.shape[-1], window, nperseg, noverlap, nfft, default_noverlap, x.device, x.dtype
@@ -825,7 +830,7 @@ def _stft_core(x, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesid
     times = (nperseg / 2 + step * torch.arange(nseg, dtype=rdt, device=x.device)) / fs
     if boundary is not None:
         times = times - (nperseg / 2) / fs
-    freqs = (rfftfreq if onesided else fftfreq)(nfft, 1.0 / fs, device=x.device, dtype=rdt)
+    freqs = _freqs(nfft, fs, onesided, x)
     R = R.transpose(-1, -2).movedim(-2, ax)  # freq at axis, segments last (scipy's layout)
     return freqs, times, R
 

@@ -277,7 +277,7 @@ class SpectrumExplorer(ExplorerBase):
         """Bins of the half spectrum for the spectrum figure, computed once (host numpy
         index, then tensors on the session's device)."""
         s = self.session
-        dev, dt = s.device, s.dtype
+        dev = s.device
         half = s._half
         w = s._w_half.reshape(-1)
         if self.ndim == 1:

@@ -1,41 +1,9 @@
 """xarray layer: labelled inputs in, numpy-backed xarray results out."""
 
 from . import accessor  # noqa: F401  (registers .spectral)
-from .filtering import choose, picard, regularize, regularize_kernel
-from .fourier import (
-    blur,
-    deconvolve,
-    lowpass,
-    smooth,
-    coherence,
-    cross_spectrum,
-    fft,
-    ifft,
-    irfft,
-    isotropic_power,
-    power,
-    rfft,
-    spectrogram,
-    wavenumbers_squared,
-)
+from .filtering import __all__ as _filtering_all
+from .filtering import *  # noqa: F401,F403
+from .fourier import __all__ as _fourier_all
+from .fourier import *  # noqa: F401,F403
 
-__all__ = [
-    "regularize",
-    "regularize_kernel",
-    "choose",
-    "picard",
-    "fft",
-    "ifft",
-    "rfft",
-    "irfft",
-    "power",
-    "spectrogram",
-    "cross_spectrum",
-    "coherence",
-    "isotropic_power",
-    "wavenumbers_squared",
-    "smooth",
-    "deconvolve",
-    "lowpass",
-    "blur",
-]
+__all__ = [*_filtering_all, *_fourier_all]

@@ -85,6 +85,10 @@ __all__ = [
     "coherence",
     "isotropic_power",
     "wavenumbers_squared",
+    "smooth",
+    "deconvolve",
+    "lowpass",
+    "blur",
 ]
 
 PREFIX = "freq_"
@@ -238,6 +242,12 @@ def _as_dataarray(obj, default: str):
     return xr.DataArray(np.asarray(obj)), None
 
 
+def _labelled(obj, default: str):
+    """(DataArray, tensor or None, label) of an input named ``default`` in messages."""
+    da, tensor = _as_dataarray(obj, default)
+    return da, tensor, _label(da, default)
+
+
 def _settings(device, dtype, tensor) -> tuple[str, str, torch.dtype]:
     dev, dt = compute_settings(device, dtype, *([tensor] if tensor is not None else []))
     return str(dev), str(dt).replace("torch.", ""), dt
@@ -260,27 +270,33 @@ def _check_data(da: xr.DataArray, label: str, *, allow_complex: bool) -> None:
         raise TypeError(f"{label} must hold numbers; got dtype {da.dtype}.")
 
 
-def _dims_list(da: xr.DataArray, dim, label: str, *, default_all: bool = True) -> list:
+def _dims_list(da: xr.DataArray, dim, label: str, *, default_all: bool = True, name: str = "dim") -> list:
+    """The dims named by ``dim`` (None: all of ``da``'s), checked; errors call it ``name``,
+    the caller's argument."""
     if dim is None:
         if not default_all:
-            raise ValueError("dim is required: name the dim to transform.")
+            raise ValueError(f"{name} is required: name the dim to transform.")
         dims = list(da.dims)
     elif isinstance(dim, str) or not isinstance(dim, (list, tuple)):
         dims = [dim]
     else:
         dims = list(dim)
     if not dims:
-        raise ValueError("dim is empty: name at least one dim.")
+        raise ValueError(f"{name} is empty: name at least one dim.")
     if len(set(dims)) != len(dims):
-        raise ValueError(f"dim={dim!r} repeats a dim.")
+        raise ValueError(f"{name}={dim!r} repeats a dim.")
     for d in dims:
         if d not in da.dims:
-            raise ValueError(f"dim={d!r} is not a dimension of {label}; its dims are {tuple(da.dims)}.")
+            raise ValueError(f"{name}={d!r} is not a dimension of {label}; its dims are {tuple(da.dims)}.")
     return dims
 
 
-def _axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str) -> _Axis:
-    """The grid of ``dim``: its spacing and origin, after checking it is even."""
+def _axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str, *, tol_is_argument: bool = True) -> _Axis:
+    """The grid of ``dim``: its spacing and origin, after checking it is even.
+
+    ``tol_is_argument=False``: the caller has no ``spacing_tol`` argument (its tolerance is
+    fixed), so the error does not tell the user to raise it.
+    """
     n = int(da.sizes[dim])
     if n < 2:
         raise ValueError(f"dim {dim!r} of {label} has {n} sample(s); a spectrum needs at least 2.")
@@ -310,11 +326,15 @@ def _axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str) -> _A
         raise ValueError(f"the coordinate of dim {dim!r} has zero spacing (its first and last values are equal).")
     deviation = float(np.max(np.abs(np.diff(c) - step)) / abs(step))
     if deviation > spacing_tol:
+        if tol_is_argument:
+            tolerance, advice = f"spacing_tol={spacing_tol:g}", ", or raise spacing_tol"
+        else:
+            tolerance, advice = f"{spacing_tol:g}", ""
         raise ValueError(
             f"the coordinate of dim {dim!r} is not evenly spaced: its steps differ from the mean step "
             f"{step:.6g} by up to {deviation:.3g} relative, more than the relative tolerance "
-            f"spacing_tol={spacing_tol:g}. Interpolate onto an even grid first, e.g. "
-            f"da.interp({dim}=numpy.linspace(first, last, n)), or raise spacing_tol."
+            f"{tolerance}. Interpolate onto an even grid first, e.g. "
+            f"da.interp({dim}=numpy.linspace(first, last, n)){advice}."
         )
     return _Axis(dim, n, abs(float(step)), float(min(c[0], c[-1])), bool(step < 0), kind, units)
 
@@ -420,8 +440,7 @@ def _multiply_phases(X: torch.Tensor, axes, phases) -> torch.Tensor:
 
 
 def _forward(obj, dim, *, kind, shift, true_phase, true_amplitude, spacing_tol, device, dtype):
-    da, tensor = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
+    da, tensor, label = _labelled(obj, "obj")
     _check_data(da, label, allow_complex=kind == "fft")
     dims = _dims_list(da, dim, label)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
@@ -624,8 +643,7 @@ def _freq_dims(da: xr.DataArray, dim, label: str) -> list:
 
 
 def _inverse(obj, dim, *, kind, n, true_phase, true_amplitude, spacing_tol, device, dtype):
-    da, tensor = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
+    da, tensor, label = _labelled(obj, "obj")
     _check_data(da, label, allow_complex=True)
     fdims = _freq_dims(da, dim, label)
     faxes = [
@@ -796,7 +814,7 @@ def _not_for(method: str, why: str, **options) -> None:
             )
 
 
-def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, default_noverlap):
+def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, default_noverlap, *, stacklevel: int = 4):
     """Host-side segment parameters, as scipy.signal fills them in."""
     if window is None:
         window = default_window
@@ -811,7 +829,7 @@ def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, defaul
             warnings.warn(
                 f"nperseg={nperseg} is greater than the {n} samples along {ax.dim!r}; using nperseg={n}.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=stacklevel,
             )
             nperseg = n
         core.get_window(window, nperseg)  # an unknown window fails here, before any work
@@ -841,6 +859,41 @@ def _power_units(da: xr.DataArray, axes: Sequence[_Axis], scaling: str) -> dict:
     if all(ax.units for ax in axes):
         return {"units": " ".join([sq] + [ax.units for ax in axes])}
     return {}
+
+
+def _check_scaling_detrend(scaling, detrend) -> None:
+    _check_choice(scaling, "scaling", ("density", "spectrum"))
+    _check_choice(detrend, "detrend", _DETRENDS)
+
+
+def _periodogram_window(window, *, nperseg, noverlap, average):
+    """The periodogram's window (default boxcar), after refusing the Welch-only options."""
+    _not_for("periodogram", "one segment spanning the whole dim", nperseg=nperseg, noverlap=noverlap, average=average)
+    return "boxcar" if window is None else window
+
+
+def _periodogram_length(ax: _Axis, nfft, window) -> tuple[int, int]:
+    """(FFT length, samples used) of a periodogram along ``ax``: a shorter ``nfft``
+    truncates the data, as scipy does."""
+    length = ax.size if nfft is None else int(nfft)
+    if length < 1:
+        raise ValueError(f"nfft={nfft} must be a positive integer.")
+    n = min(ax.size, length)
+    if not isinstance(window, (str, tuple)) and np.shape(window) != (n,):
+        raise ValueError(f"window must have {n} values (the samples along {ax.dim!r}); got shape {np.shape(window)}.")
+    return length, n
+
+
+def _welch_params(ax: _Axis, *, window, detrend, nperseg, noverlap, nfft, average, scaling, onesided):
+    """(keyword arguments of core.welch / core.csd along ``ax``, filled in as scipy.signal
+    does; the attrs that record them)."""
+    average = "mean" if average is None else average
+    _check_choice(average, "average", ("mean", "median"))
+    window, nperseg, noverlap, nfft = _segments(ax, window, nperseg, noverlap, nfft, "hann", lambda k: k // 2,
+                                                stacklevel=5)
+    params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "detrend": detrend,
+              "return_onesided": onesided, "scaling": scaling, "average": average}
+    return params, {"nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "average": average}
 
 
 def power(
@@ -930,11 +983,9 @@ def power(
                    dtype=dtype)
     if isinstance(obj, xr.Dataset):
         return _dataset_map(obj, dim, lambda v: power(v, dim, **options))
-    da, tensor = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
+    da, tensor, label = _labelled(obj, "obj")
     _check_choice(method, "method", ("periodogram", "welch"))
-    _check_choice(scaling, "scaling", ("density", "spectrum"))
-    _check_choice(detrend, "detrend", _DETRENDS)
+    _check_scaling_detrend(scaling, detrend)
     _check_data(da, label, allow_complex=False)
     dims = _dims_list(da, dim, label, default_all=False)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
@@ -942,34 +993,25 @@ def power(
     fs = tuple(1.0 / ax.spacing for ax in axes)
     attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided)}
     if method == "periodogram":
-        _not_for(method, "one segment spanning the whole dim", nperseg=nperseg, noverlap=noverlap, average=average)
-        window = "boxcar" if window is None else window
+        window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
         if len(dims) > 1:
             _not_for(method, f"over several dims {dims}; it applies to one dim", nfft=nfft)
             if not isinstance(window, (str, tuple)):
                 raise ValueError("window must be a name or (name, parameter) tuple over several dims (one window per dim).")
             block_method, params, lengths = "periodogramn", {"window": window, "detrend": detrend, "return_onesided": onesided, "scaling": scaling}, [ax.size for ax in axes]
         else:
-            n = axes[0].size
-            length = n if nfft is None else int(nfft)
-            if length < 1:
-                raise ValueError(f"nfft={nfft} must be a positive integer.")
-            if not isinstance(window, (str, tuple)) and np.shape(window) != (min(n, length),):
-                raise ValueError(f"window must have {min(n, length)} values (the samples along {dims[0]!r}); got shape {np.shape(window)}.")
+            length, _ = _periodogram_length(axes[0], nfft, window)
             block_method, params, lengths = "periodogram", {"window": window, "nfft": nfft, "detrend": detrend, "return_onesided": onesided, "scaling": scaling}, [length]
             if nfft is not None:
                 attrs["nfft"] = length
     else:
         if len(dims) > 1:
             raise ValueError(f"dim={dim!r}: method='welch' works along one dim; use method='periodogram' over several.")
-        average = "mean" if average is None else average
-        _check_choice(average, "average", ("mean", "median"))
-        window, nperseg, noverlap, nfft = _segments(axes[0], window, nperseg, noverlap, nfft, "hann", lambda k: k // 2)
-        block_method = "welch"
-        params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "detrend": detrend,
-                  "return_onesided": onesided, "scaling": scaling, "average": average}
-        lengths = [nfft]
-        attrs.update(nperseg=nperseg, noverlap=noverlap, nfft=nfft, average=average)
+        params, welch_attrs = _welch_params(axes[0], window=window, detrend=detrend, nperseg=nperseg,
+                                            noverlap=noverlap, nfft=nfft, average=average, scaling=scaling,
+                                            onesided=onesided)
+        window, block_method, lengths = params["window"], "welch", [params["nfft"]]
+        attrs.update(welch_attrs)
     attrs["window"] = _window_attr(window)
     coords = {}
     shifts = []
@@ -989,9 +1031,8 @@ def power(
 
 
 def _pair(obj, other, dim, spacing_tol):
-    da, tensor = _as_dataarray(obj, "obj")
-    db, tensor_b = _as_dataarray(other, "other")
-    la, lb = _label(da, "obj"), _label(db, "other")
+    da, tensor, la = _labelled(obj, "obj")
+    db, tensor_b, lb = _labelled(other, "other")
     _check_data(da, la, allow_complex=False)
     _check_data(db, lb, allow_complex=False)
     if not isinstance(dim, Hashable) or isinstance(dim, (list, tuple)):
@@ -1010,6 +1051,16 @@ def _pair(obj, other, dim, spacing_tol):
             f"{bx.size} samples. Align them first (e.g. xarray.align(obj, other, join='inner'))."
         )
     return da, db, la, lb, ax, tensor if tensor is not None else tensor_b
+
+
+def _apply_cross(da, db, la, lb, ax: _Axis, coord: xr.Variable, out_dtype, *, method, params, shift, truncate,
+                 device, dtype) -> xr.DataArray:
+    """``_cross_block`` (core.csd or core.coherence) over the pair from :func:`_pair`."""
+    return _apply_core(
+        _cross_block, [_increasing(da, [ax]), _increasing(db, [ax])], [[ax.dim], [ax.dim]], [ax.freq_dim],
+        {ax.freq_dim: coord.shape[0]}, out_dtype, [la, lb], method=method, fs=1.0 / ax.spacing,
+        params=params, shift=shift, truncate=truncate, names=(la, lb), device=device, dtype=dtype,
+    )
 
 
 def cross_spectrum(
@@ -1058,39 +1109,29 @@ def cross_spectrum(
     """
     da, db, la, lb, ax, tensor = _pair(obj, other, dim, spacing_tol)
     _check_choice(method, "method", ("periodogram", "welch"))
-    _check_choice(scaling, "scaling", ("density", "spectrum"))
-    _check_choice(detrend, "detrend", _DETRENDS)
+    _check_scaling_detrend(scaling, detrend)
     onesided = bool(onesided)
     attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided)}
     truncate = None
     if method == "periodogram":
-        _not_for(method, "one segment spanning the whole dim", nperseg=nperseg, noverlap=noverlap, average=average)
-        window = "boxcar" if window is None else window
-        n = ax.size
-        length = n if nfft is None else int(nfft)
-        if length < n:
-            truncate, n = length, length
-        if not isinstance(window, (str, tuple)) and np.shape(window) != (n,):
-            raise ValueError(f"window must have {n} values (the samples along {dim!r}); got shape {np.shape(window)}.")
+        window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
+        length, n = _periodogram_length(ax, nfft, window)
+        if n < ax.size:
+            truncate = n
         params = {"window": window, "nperseg": n, "noverlap": 0, "nfft": length, "detrend": detrend,
                   "return_onesided": onesided, "scaling": scaling, "average": "mean"}
         if nfft is not None:
             attrs["nfft"] = length
     else:
-        average = "mean" if average is None else average
-        _check_choice(average, "average", ("mean", "median"))
-        window, nperseg, noverlap, length = _segments(ax, window, nperseg, noverlap, nfft, "hann", lambda k: k // 2)
-        params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": length, "detrend": detrend,
-                  "return_onesided": onesided, "scaling": scaling, "average": average}
-        attrs.update(nperseg=nperseg, noverlap=noverlap, nfft=length, average=average)
+        params, welch_attrs = _welch_params(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap,
+                                            nfft=nfft, average=average, scaling=scaling, onesided=onesided)
+        window, length = params["window"], params["nfft"]
+        attrs.update(welch_attrs)
     attrs["window"] = _window_attr(window)
     coord = _freq_coord(ax, length, onesided)
     dev, dts, dt = _settings(device, dtype, tensor)
-    result = _apply_core(
-        _cross_block, [_increasing(da, [ax]), _increasing(db, [ax])], [[dim], [dim]], [ax.freq_dim],
-        {ax.freq_dim: coord.shape[0]}, _np_dtype(dt, True), [la, lb], method="csd", fs=1.0 / ax.spacing,
-        params=params, shift=not onesided, truncate=truncate, names=(la, lb), device=dev, dtype=dts,
-    )
+    result = _apply_cross(da, db, la, lb, ax, coord, _np_dtype(dt, True), method="csd", params=params,
+                          shift=not onesided, truncate=truncate, device=dev, dtype=dts)
     attrs.update(device=dev, long_name="cross spectral density" if scaling == "density" else "cross spectrum")
     ua, ub = da.attrs.get("units"), db.attrs.get("units")
     if ua and ub:
@@ -1138,11 +1179,8 @@ def coherence(
     coord = _freq_coord(ax, length, True)
     dev, dts, dt = _settings(device, dtype, tensor)
     params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": length, "detrend": detrend}
-    result = _apply_core(
-        _cross_block, [_increasing(da, [ax]), _increasing(db, [ax])], [[dim], [dim]], [ax.freq_dim],
-        {ax.freq_dim: coord.shape[0]}, _np_dtype(dt, False), [la, lb], method="coherence", fs=1.0 / ax.spacing,
-        params=params, shift=False, truncate=None, names=(la, lb), device=dev, dtype=dts,
-    )
+    result = _apply_cross(da, db, la, lb, ax, coord, _np_dtype(dt, False), method="coherence", params=params,
+                          shift=False, truncate=None, device=dev, dtype=dts)
     attrs = {"method": "welch", "window": _window_attr(window), "detrend": str(detrend or "none"), "nperseg": nperseg,
              "noverlap": noverlap, "nfft": length, "device": dev, "long_name": "magnitude-squared coherence", "units": "1"}
     return _finish(result, da, {dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
@@ -1190,10 +1228,8 @@ def spectrogram(
                    onesided=onesided, mode=mode, spacing_tol=spacing_tol, device=device, dtype=dtype)
     if isinstance(obj, xr.Dataset):
         return _dataset_map(obj, dim, lambda v: spectrogram(v, dim, **options))
-    da, tensor = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
-    _check_choice(scaling, "scaling", ("density", "spectrum"))
-    _check_choice(detrend, "detrend", _DETRENDS)
+    da, tensor, label = _labelled(obj, "obj")
+    _check_scaling_detrend(scaling, detrend)
     _check_choice(mode, "mode", ("psd", "complex", "magnitude", "angle", "phase"))
     _check_data(da, label, allow_complex=False)
     if isinstance(dim, (list, tuple)):
@@ -1278,16 +1314,14 @@ def isotropic_power(
                    device=device, dtype=dtype)
     if isinstance(obj, xr.Dataset):
         return _dataset_map(obj, dims, lambda v: isotropic_power(v, dims, **options))
-    da, tensor = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
-    _check_choice(scaling, "scaling", ("density", "spectrum"))
-    _check_choice(detrend, "detrend", _DETRENDS)
+    da, tensor, label = _labelled(obj, "obj")
+    _check_scaling_detrend(scaling, detrend)
     _check_data(da, label, allow_complex=False)
     if dims is None:
         if da.ndim < 2:
             raise ValueError(f"{label} has dims {tuple(da.dims)}: isotropic_power needs two dims.")
         dims = list(da.dims[-2:])
-    dims = _dims_list(da, dims, label, default_all=False)
+    dims = _dims_list(da, dims, label, default_all=False, name="dims")
     if len(dims) != 2:
         raise ValueError(f"dims={dims!r} must name exactly two dims (y, x).")
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
@@ -1356,8 +1390,7 @@ def wavenumbers_squared(
     >>> k2.dims, k2.values
     (('freq_x',), array([1.  , 0.25, 0.  , 0.25]))
     """
-    da, _ = _as_dataarray(obj, "obj")
-    label = _label(da, "obj")
+    da, _, label = _labelled(obj, "obj")
     dims = _dims_list(da, dim, label)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
     k2 = core.wavenumbers_squared(
@@ -1391,8 +1424,8 @@ def _fourier_axes(da, dims, label, spacing_tol=1e-6):
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"{label} must be an xarray.DataArray with evenly spaced coordinates on its dims.")
     _check_data(da, label, allow_complex=False)  # (finiteness: per block, in the bridge)
-    dims = _dims_list(da, dims, label)
-    axes = [_axis(da, d, spacing_tol, label) for d in dims]
+    dims = _dims_list(da, dims, label, name="dims")
+    axes = [_axis(da, d, spacing_tol, label, tol_is_argument=False) for d in dims]
     return dims, axes, [d for d in da.dims if d not in dims]
 
 
