@@ -788,3 +788,22 @@ def test_cuda_equals_cpu():
     f, P = cf.welch(t, nperseg=128)
     assert P.device.type == "cuda" and P.dtype == torch.float32
     close(P.cpu().numpy(), ss.welch(t.cpu().numpy(), nperseg=128)[1], 1e-4)
+
+
+def test_cpu_row_blocks_give_scipys_numbers():
+    # enough rows that the CPU path computes in several blocks of a few MiB
+    import scipy.signal
+
+    from spectrakit.core import fourier as cf
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((70, 20000))
+    rows = cf._BLOCK_BYTES // (20000 * 8)
+    assert 70 > rows  # several blocks
+    f, P = cf.periodogram(torch.as_tensor(x), fs=2.0)
+    np.testing.assert_allclose(P.numpy(), scipy.signal.periodogram(x, fs=2.0)[1], rtol=1e-10, atol=1e-14)
+    f, P = cf.welch(torch.as_tensor(x), fs=2.0, nperseg=512)
+    np.testing.assert_allclose(P.numpy(), scipy.signal.welch(x, fs=2.0, nperseg=512)[1], rtol=1e-10, atol=1e-14)
+    y = rng.standard_normal((70, 20000))
+    f, C = cf.csd(torch.as_tensor(x), torch.as_tensor(y), fs=2.0, nperseg=512)
+    np.testing.assert_allclose(C.numpy(), scipy.signal.csd(x, y, fs=2.0, nperseg=512)[1], rtol=1e-9, atol=1e-14)
