@@ -14,7 +14,7 @@ RegularizationExplorer``) and are never imported by ``import spectrakit``.
 
 from . import datasets
 from .options import get_options, set_options
-from .tuning import RegularizationSession, SpectrumSession
+from .tuning import RegularizationSession, SpectrumSession, TrainingSession
 from .xr import blur, choose, deconvolve, lowpass, picard, regularize, regularize_kernel, smooth
 
 __version__ = "0.1.0.dev0"
@@ -30,6 +30,7 @@ __all__ = [
     "blur",
     "RegularizationSession",
     "SpectrumSession",
+    "TrainingSession",
     "set_options",
     "get_options",
     "datasets",
