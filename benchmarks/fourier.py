@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -62,11 +61,8 @@ import scipy.signal
 import torch
 import xarray as xr
 
-try:
-    import spectrakit
-except ImportError:  # run from a checkout without installing: use the repository's copy
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import spectrakit
+from _common import environment as base_environment
+from _common import fmt_s, print_columns, say, synchronize
 
 from spectrakit.core import fourier as core
 
@@ -94,11 +90,6 @@ TOLERANCE = {"float64": 1e-6, "float32": 1e-4}
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def as_numpy(P) -> np.ndarray:
@@ -236,20 +227,6 @@ def import_xrft():
 
 def fmt_ratio(r: float) -> str:
     return f"{r:.0f}x" if r >= 10 else f"{r:.2f}x"
-
-
-def fmt_s(seconds: float) -> str:
-    if seconds < 0:
-        return "-" + fmt_s(-seconds)
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def say(msg: str = "") -> None:
-    print(msg, flush=True)
 
 
 # -------------------------------------------------------------------------------- cases
@@ -779,40 +756,17 @@ def print_table(rows: list[dict], device: str) -> None:
                          f"{'ok' if a['agree'] else 'NO'}({a['max_rel_diff']:.0e})")
             lines.append((case if first else "", ours if first else "") + cells)
             first = False
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
-    say()
-    for j, line in enumerate(lines):
-        say("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
-        if j == 0:
-            say("  ".join("-" * w for w in widths))
+    print_columns(lines)
 
 
 def environment(args) -> dict:
-    env = {
-        "device": args.device,
-        "dtype": args.dtype,
-        "quick": args.quick,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "versions": {
-            "spectrakit": getattr(spectrakit, "__version__", "unknown"),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "xarray": xr.__version__,
-        },
-    }
     xrft, _ = import_xrft()
-    env["versions"]["xrft"] = getattr(xrft, "__version__", "unknown") if xrft else None
-    if args.device == "cuda" and torch.cuda.is_available():
-        env["gpu"] = torch.cuda.get_device_name(0)
+    env = base_environment(
+        args, scipy=scipy.__version__, xarray=xr.__version__,
+        xrft=getattr(xrft, "__version__", "unknown") if xrft else None,
+    )
     # PyTorch's switch for transparent huge pages on large CPU allocations (see the profile)
     env["THP_MEM_ALLOC_ENABLE"] = os.environ.get("THP_MEM_ALLOC_ENABLE")
-    if hasattr(os, "getloadavg"):  # other work on the machine skews CPU timings
-        env["load_average_start"] = os.getloadavg()
     return env
 
 

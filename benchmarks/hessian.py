@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -30,11 +28,8 @@ from pathlib import Path
 
 import torch
 
-try:
-    import spectrakit  # noqa: F401
-except ImportError:  # run from a checkout without installing: use the repository's copy
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import spectrakit  # noqa: F401
+from _common import environment as base_environment
+from _common import fmt_s, say, synchronize
 
 from spectrakit.core.dynamics import flatten, hvp_operator, lanczos, unflatten
 
@@ -44,19 +39,6 @@ SIZES = {
 }
 TARGETS = {"spectrakit s (cpu)": 2.0, "power / spectrakit": 3.0}
 TOLERANCE = 1e-6  # relative eigenvalue agreement (float64)
-
-
-def say(msg: str = "") -> None:
-    print(msg, flush=True)
-
-
-def synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def fmt_s(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def make_problem(layers, n_data, seed, device, dtype):
@@ -222,14 +204,7 @@ def run(args) -> dict:
 
 
 def environment(args) -> dict:
-    env = {"device": args.device, "quick": args.quick, "python": platform.python_version(),
-           "platform": platform.platform(), "cpu_count": os.cpu_count(),
-           "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
-    if args.device.startswith("cuda") and torch.cuda.is_available():
-        env["gpu"] = torch.cuda.get_device_name(0)
-    if hasattr(os, "getloadavg"):
-        env["load_average_start"] = os.getloadavg()
-    return env
+    return base_environment(args)
 
 
 def parse_args(argv=None):

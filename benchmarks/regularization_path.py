@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -33,11 +32,8 @@ import numpy as np
 import sklearn
 import torch
 
-try:
-    import spectrakit
-except ImportError:  # run from a checkout without installing: use the repository's copy
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import spectrakit
+from _common import environment as base_environment
+from _common import fmt_s, print_columns, say, spectrakit, synchronize
 
 CASES = ("ridge_path", "kernel_path", "update_latency", "gpu_path")
 
@@ -69,11 +65,6 @@ TOLERANCE = {"float64": 1e-6, "float32": 1e-3}
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def timed(fn, *, repeats: int, warmup: int, device: str = "cpu"):
@@ -142,18 +133,6 @@ def kernel_data(n: int, d: int, seed: int):
     f = np.sin(2 * np.pi * P[:, 0]) + np.cos(np.pi * P[:, 1:].sum(1))
     y = f + 0.05 * np.linalg.norm(f) / np.sqrt(n) * rng.standard_normal(n)
     return K, y, gamma
-
-
-def fmt_s(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def say(msg: str = "") -> None:
-    print(msg, flush=True)
 
 
 # -------------------------------------------------------------------------------- cases
@@ -474,31 +453,11 @@ def print_table(rows: list[dict]) -> None:
             c = t["check"]
             lines.append(("", f"check: {fmt_s(c['regularize_device_s'])}", "spectrakit cpu",
                           fmt_s(c["regularize_cpu_s"]), f"{row['ratios']['check: cpu / device']:.1f}x", "", ""))
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
-    say()
-    for j, line in enumerate(lines):
-        say("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
-        if j == 0:
-            say("  ".join("-" * w for w in widths))
+    print_columns(lines)
 
 
 def environment(args) -> dict:
-    env = {
-        "device": args.device,
-        "dtype": args.dtype,
-        "quick": args.quick,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "versions": {
-            "spectrakit": getattr(spectrakit, "__version__", "unknown"),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
-    }
+    env = base_environment(args, **{"scikit-learn": sklearn.__version__})
     try:
         import threadpoolctl
 
@@ -508,10 +467,6 @@ def environment(args) -> dict:
         ]
     except ImportError:
         pass
-    if args.device == "cuda" and torch.cuda.is_available():
-        env["gpu"] = torch.cuda.get_device_name(0)
-    if hasattr(os, "getloadavg"):  # other work on the machine skews CPU timings
-        env["load_average_start"] = os.getloadavg()
     return env
 
 
