@@ -6,7 +6,8 @@ use ``from spectrakit.widgets import RegularizationExplorer``. Needs the ``widge
 extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
 """
 
+from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
 
-__all__ = ["RegularizationExplorer", "SpectrumExplorer"]
+__all__ = ["RegularizationExplorer", "SpectrumExplorer", "TrainingExplorer"]
