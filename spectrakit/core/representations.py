@@ -27,6 +27,7 @@ iternorm_whiten         the embeddings whitened by it
 ssl_toy_data            two augmented views of synthetic data with a known signal spectrum
 linear_encoder          a seeded bias-free torch.nn.Linear
 train_ssl               train a copy of an encoder on two views; covariance spectra per step
+SSLTrainer              its step routine, one optimizer step at a time (exact pause and resume)
 linear_barlow_twins     linear Barlow Twins from small init: eigenvalues learned one at a time
 switch_on_steps         the step at which each eigenvalue first reaches a fraction of its final value
 """
@@ -61,6 +62,7 @@ __all__ = [
     "ssl_toy_data",
     "linear_encoder",
     "SSLTrainResult",
+    "SSLTrainer",
     "train_ssl",
     "StepwiseResult",
     "linear_barlow_twins",
@@ -801,6 +803,156 @@ def _scalar(loss, where: str) -> torch.Tensor:
     return loss.reshape(())
 
 
+class SSLTrainer:
+    """One optimizer step at a time on two views: the training loop of :func:`train_ssl`.
+
+    Holds a deep copy of ``encoder``, its optimizer and the minibatch stream (a CPU
+    ``torch.Generator`` seeded with ``seed``, a fresh permutation each epoch), so a caller
+    can stop after any step and go on later with exactly the numbers of an uninterrupted
+    run: :func:`train_ssl` and :class:`spectrakit.tuning.RepresentationSession` both step
+    with it. Each :meth:`update` draws a batch (all samples by default), embeds both views,
+    ``z_a = encoder(view_a[batch])``, ``z_b = encoder(view_b[batch])``, and takes one
+    optimizer step on ``loss_fn(z_a, z_b)``; :meth:`evaluate` gives the full-data
+    embeddings and loss without a gradient.
+
+    Parameters
+    ----------
+    encoder, views, loss_fn, lr, optimizer, batch_size, seed
+        As in :func:`train_ssl` (the same checks and messages). ``loss_fn`` is called
+        afresh each step, so a closure reading changing weights takes effect at once.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        The copy being trained.
+    step : int
+        Optimizer steps taken.
+    n : int
+        Samples in each view.
+
+    Examples
+    --------
+    >>> views = ssl_toy_data(128, 6, seed=0, device="cpu")
+    >>> trainer = SSLTrainer(linear_encoder(6, 3, seed=1, device="cpu"), views, vicreg_loss, lr=0.02)
+    >>> before = float(trainer.evaluate()[2])
+    >>> for _ in range(20):
+    ...     trainer.update()
+    >>> trainer.step, float(trainer.evaluate()[2]) < before
+    (20, True)
+    """
+
+    def __init__(
+        self,
+        encoder: torch.nn.Module,
+        views,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        *,
+        lr: float = 1e-2,
+        optimizer: str = "sgd",
+        batch_size: int | None = None,
+        seed: int | None = 0,
+    ):
+        if not isinstance(encoder, torch.nn.Module):
+            raise TypeError(f"encoder must be a torch.nn.Module; got {type(encoder).__name__}.")
+        xa, xb = _check_views(views)
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a callable (z_a, z_b) -> scalar loss; got {type(loss_fn).__name__}.")
+        lr = _check_real(lr, "lr", positive=True)
+        if optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}.")
+        n = xa.shape[0]
+        batch = n if batch_size is None else _check_int(batch_size, "batch_size", 2)
+        if batch > n:
+            raise ValueError(f"batch_size must be <= n ({n} samples); got {batch}.")
+        model = copy.deepcopy(encoder)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("encoder has no parameters that require grad: nothing to train.")
+        for name, p in model.named_parameters():
+            if p.device != xa.device or p.dtype != xa.dtype:
+                raise ValueError(
+                    f"encoder parameter {name!r} is {p.dtype} on {p.device} but the views are {xa.dtype} "
+                    f"on {xa.device}: move one, e.g. encoder.to(view_a.device, view_a.dtype)."
+                )
+        self.encoder = model
+        self.loss_fn = loss_fn
+        self.view_a, self.view_b = xa, xb
+        self.n, self.batch_size = n, batch
+        self.step = 0
+        self._lr = lr
+        self._params = params
+        self._opt = _OPTIMIZERS[optimizer](params, lr=lr)
+        self._gen = _generator(seed)
+        self._order = torch.empty(0, dtype=torch.long)
+        self._pos = 0
+        #: multiply-adds of a linear encoder's step, the scale :meth:`threads` looks at
+        self.work = sum(p.numel() for p in params) * n
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; setting it applies from the next :meth:`update`."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _check_real(value, "lr", positive=True)
+        for group in self._opt.param_groups:
+            group["lr"] = self._lr
+
+    def threads(self):
+        """A context running small CPU work on one thread (:mod:`spectrakit.core.threads`)."""
+        return single_thread_if_small(self.work, self.view_a.device)
+
+    def evaluate(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(z_a, z_b, loss)`` on all samples, without a gradient.
+
+        Raises ``FloatingPointError`` (training diverged) if the embeddings or the loss
+        are not finite, and ``ValueError`` if the encoder's output is not (n, d).
+        """
+        with torch.no_grad():
+            za, zb = self.encoder(self.view_a), self.encoder(self.view_b)
+            if not isinstance(za, torch.Tensor) or za.ndim != 2 or za.shape[0] != self.n:
+                got = tuple(za.shape) if isinstance(za, torch.Tensor) else type(za).__name__
+                raise ValueError(f"encoder must map (n, d_in) to (n, d) embeddings; got {got}.")
+            loss = _scalar(self.loss_fn(za, zb), f"at step {self.step}").detach()
+            if not (bool(torch.isfinite(loss)) and bool(torch.isfinite(za.sum()))):
+                raise FloatingPointError(
+                    f"training diverged: the embeddings or the loss ({float(loss)}) are not finite at "
+                    f"step {self.step}; lower lr (now {self._lr}) or check loss_fn."
+                )
+        return za, zb, loss
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.batch_size == self.n:
+            return self.view_a, self.view_b
+        if self._pos + self.batch_size > len(self._order):
+            self._order, self._pos = torch.randperm(self.n, generator=self._gen), 0
+        idx = self._order[self._pos:self._pos + self.batch_size].to(self.view_a.device)
+        self._pos += self.batch_size
+        return self.view_a[idx], self.view_b[idx]
+
+    def update(self) -> None:
+        """One optimizer step on a batch; :attr:`step` counts it."""
+        ba, bb = self._batch()
+        self._opt.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            loss = _scalar(self.loss_fn(self.encoder(ba), self.encoder(bb)), f"at step {self.step}")
+        if not bool(torch.isfinite(loss.detach())):
+            raise FloatingPointError(
+                f"the loss became {float(loss)} at step {self.step}: lower lr (now {self._lr}) or check loss_fn."
+            )
+        loss.backward()
+        self._opt.step()
+        self.step += 1
+
+    def state_dict(self) -> dict:
+        """Copies of the encoder's and optimizer's state and the batch stream's position."""
+        return {"encoder": copy.deepcopy(self.encoder.state_dict()),
+                "optimizer": copy.deepcopy(self._opt.state_dict()),
+                "step": self.step, "batch_generator": self._gen.get_state(),
+                "batch_order": self._order.clone(), "batch_position": self._pos}
+
+
 def train_ssl(
     encoder: torch.nn.Module,
     views,
@@ -856,7 +1008,7 @@ def train_ssl(
 
     Notes
     -----
-    Small problems (parameter count times ``n`` below 1e7) run on one CPU thread: for
+    The steps are :class:`SSLTrainer`'s (use it directly to stop and resume). Small problems (parameter count times ``n`` below 1e7) run on one CPU thread: for
     many tiny products, several threads only wait on each other (:mod:`spectrakit.core.threads`).
 
     Examples
@@ -872,77 +1024,32 @@ def train_ssl(
     """
     if not isinstance(encoder, torch.nn.Module):
         raise TypeError(f"encoder must be a torch.nn.Module; got {type(encoder).__name__}.")
-    xa, xb = _check_views(views)
+    _check_views(views)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a callable (z_a, z_b) -> scalar loss; got {type(loss_fn).__name__}.")
     steps = _check_int(steps, "steps", 0)
-    lr = _check_real(lr, "lr", positive=True)
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}.")
-    n = xa.shape[0]
-    batch = n if batch_size is None else _check_int(batch_size, "batch_size", 2)
-    if batch > n:
-        raise ValueError(f"batch_size must be <= n ({n} samples); got {batch}.")
     record_every = _check_int(record_every, "record_every", 1)
-
-    model = copy.deepcopy(encoder)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("encoder has no parameters that require grad: nothing to train.")
-    for name, p in model.named_parameters():
-        if p.device != xa.device or p.dtype != xa.dtype:
-            raise ValueError(
-                f"encoder parameter {name!r} is {p.dtype} on {p.device} but the views are {xa.dtype} "
-                f"on {xa.device}: move one, e.g. encoder.to(view_a.device, view_a.dtype)."
-            )
-    opt = _OPTIMIZERS[optimizer](params, lr=lr)
-    gen = _generator(seed)
-    work = sum(p.numel() for p in params) * n
-
-    def record(t, out_steps, out_loss, out_spectra):
-        with torch.no_grad():
-            za, zb = model(xa), model(xb)
-            if not isinstance(za, torch.Tensor) or za.ndim != 2 or za.shape[0] != n:
-                got = tuple(za.shape) if isinstance(za, torch.Tensor) else type(za).__name__
-                raise ValueError(f"encoder must map (n, d_in) to (n, d) embeddings; got {got}.")
-            loss = _scalar(loss_fn(za, zb), f"at step {t}").detach()
-            if not (bool(torch.isfinite(loss)) and bool(torch.isfinite(za.sum()))):
-                raise FloatingPointError(
-                    f"training diverged: the embeddings or the loss ({float(loss)}) are not finite at "
-                    f"step {t}; lower lr (now {lr}) or check loss_fn."
-                )
-            out_loss.append(loss)
-            out_spectra.append(covariance_spectrum(za))
-            out_steps.append(t)
+    trainer = SSLTrainer(encoder, views, loss_fn, lr=lr, optimizer=optimizer, batch_size=batch_size, seed=seed)
 
     rec_steps: list[int] = []
     rec_loss: list[torch.Tensor] = []
     rec_spectra: list[torch.Tensor] = []
-    order = torch.empty(0, dtype=torch.long)
-    pos = 0
-    with single_thread_if_small(work, xa.device):
+
+    def record():
+        za, _, loss = trainer.evaluate()
+        rec_steps.append(trainer.step)
+        rec_loss.append(loss)
+        rec_spectra.append(covariance_spectrum(za))
+
+    with trainer.threads():
         for t in range(steps):
             if t % record_every == 0:
-                record(t, rec_steps, rec_loss, rec_spectra)
-            if batch == n:
-                ba, bb = xa, xb
-            else:
-                if pos + batch > len(order):
-                    order, pos = torch.randperm(n, generator=gen), 0
-                idx = order[pos:pos + batch].to(xa.device)
-                pos += batch
-                ba, bb = xa[idx], xb[idx]
-            opt.zero_grad(set_to_none=True)
-            loss = _scalar(loss_fn(model(ba), model(bb)), f"at step {t}")
-            if not bool(torch.isfinite(loss.detach())):
-                raise FloatingPointError(
-                    f"the loss became {float(loss)} at step {t}: lower lr (now {lr}) or check loss_fn."
-                )
-            loss.backward()
-            opt.step()
-        record(steps, rec_steps, rec_loss, rec_spectra)
+                record()
+            trainer.update()
+        record()
+    xa = trainer.view_a
     return SSLTrainResult(
-        encoder=model,
+        encoder=trainer.encoder,
         steps=torch.tensor(rec_steps, dtype=torch.long, device=xa.device),
         loss=torch.stack(rec_loss).to(xa.dtype),
         spectra=torch.stack(rec_spectra),

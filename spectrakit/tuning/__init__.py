@@ -3,5 +3,6 @@
 from .dynamics import TrainingSession
 from .filtering import RegularizationSession
 from .fourier import SpectrumSession
+from .representations import RepresentationSession
 
-__all__ = ["RegularizationSession", "SpectrumSession", "TrainingSession"]
+__all__ = ["RegularizationSession", "RepresentationSession", "SpectrumSession", "TrainingSession"]
