@@ -939,7 +939,7 @@ class SSLTrainer:
             loss = _scalar(self.loss_fn(self.encoder(ba), self.encoder(bb)), f"at step {self.step}")
         if not bool(torch.isfinite(loss.detach())):
             raise FloatingPointError(
-                f"the loss became {float(loss)} at step {self.step}: lower lr (now {self._lr}) or check loss_fn."
+                f"the loss became {float(loss.detach())} at step {self.step}: lower lr (now {self._lr}) or check loss_fn."
             )
         loss.backward()
         self._opt.step()

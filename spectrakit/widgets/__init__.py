@@ -9,5 +9,6 @@ extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
 from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
+from .representations import RepresentationExplorer
 
-__all__ = ["RegularizationExplorer", "SpectrumExplorer", "TrainingExplorer"]
+__all__ = ["RegularizationExplorer", "RepresentationExplorer", "SpectrumExplorer", "TrainingExplorer"]
