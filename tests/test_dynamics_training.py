@@ -414,3 +414,10 @@ def test_ntk_matches_dense_jacobian_and_orders_frequencies():
     assert float(nt.freq.sel(mode=slice(1, 3)).max()) <= 2
     assert float(nt.freq.sel(mode=slice(20, 30)).mean()) > 3 * float(nt.freq.sel(mode=slice(1, 5)).mean())
     assert s.ntk(k=5).sizes["mode"] == 5
+
+
+def test_replace_record_every_keeps_a_default_hessian_every_in_step():
+    s = small(hessian_k=1)  # hessian_every defaults to record_every
+    t = s.replace(record_every=3)
+    assert (t.record_every, t.hessian_every) == (3, 3)
+    assert small(hessian_k=1, hessian_every=4, record_every=2).replace(record_every=4).hessian_every == 4

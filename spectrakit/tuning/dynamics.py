@@ -286,6 +286,7 @@ class TrainingSession:
         self.seed = _int(seed, "seed", 0)
         self.record_every = _int(record_every, "record_every", 1)
         self.hessian_k = _int(hessian_k, "hessian_k", 0)
+        hessian_every_given = hessian_every
         hessian_every = self.record_every if hessian_every is None else _int(hessian_every, "hessian_every", 1)
         if hessian_every % self.record_every:
             raise ValueError(
@@ -308,7 +309,8 @@ class TrainingSession:
             rho=self.rho, batch_size=batch_size, weight_decay=self.weight_decay,
             fourier_features=self.fourier_features, grokfast=self.grokfast,
             grokfast_alpha=self.grokfast_alpha, seed=self.seed, device=self.device, dtype=self.dtype,
-            record_every=self.record_every, hessian_k=self.hessian_k, hessian_every=self.hessian_every,
+            record_every=self.record_every, hessian_k=self.hessian_k,
+            hessian_every=hessian_every_given,  # as given: None follows a replaced record_every
             trace_samples=self.trace_samples,
         )
 
