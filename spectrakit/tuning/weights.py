@@ -644,7 +644,7 @@ class WeightSession:
             loss = loss + self._reg * self.penalty()
         if not bool(torch.isfinite(loss)):
             raise FloatingPointError(
-                f"training diverged: the objective is {float(loss)} at step {self.step + 1}; lower lr "
+                f"training diverged: the objective is {float(loss.detach())} at step {self.step + 1}; lower lr "
                 f"(now {self._lr:g}) or reg (now {self._reg:g})."
             )
         self._opt.zero_grad(set_to_none=True)

@@ -10,5 +10,6 @@ from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
 from .representations import RepresentationExplorer
+from .weights import WeightExplorer
 
-__all__ = ["RegularizationExplorer", "RepresentationExplorer", "SpectrumExplorer", "TrainingExplorer"]
+__all__ = ["RegularizationExplorer", "RepresentationExplorer", "SpectrumExplorer", "TrainingExplorer", "WeightExplorer"]
