@@ -4,12 +4,22 @@ wrong and what to do instead."""
 from __future__ import annotations
 
 import math
+import numbers
 import os
 
 import numpy as np
 import torch
 
 _GIB = 2.0**30
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """``value`` as an int, or an error: not an integer (bools refused), or below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
+    return int(value)
 
 
 def check_finite(value, name: str) -> None:

@@ -53,8 +53,10 @@ import xarray as xr
 
 from ..core import dynamics as cdyn
 from ..core import fourier as cfour
+from ..core.checks import check_int
 from ..core.threads import single_thread_if_small
 from ..options import resolve_device, resolve_dtype
+from ._streaming import StreamingSession
 
 __all__ = ["TrainingSession", "OPTIMIZERS", "ACTIVATIONS"]
 
@@ -117,12 +119,6 @@ def _positive(value, name: str, *, allow_zero: bool = False) -> float:
     return v
 
 
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return int(value)
 
 
 def _grid_and_target(x, y):
@@ -155,7 +151,7 @@ def _grid_and_target(x, y):
 # ----------------------------------------------------------------------------- session
 
 
-class TrainingSession:
+class TrainingSession(StreamingSession):
     """Train a small MLP on a 1-D signal or a 2-D image; record loss, residual spectrum
     and sharpness.
 
@@ -274,7 +270,7 @@ class TrainingSession:
             if self.optimizer_name == "gd":
                 raise ValueError('batch_size is for the minibatch optimizers ("sgd", "adam", "sam", ...); '
                                  '"gd" is full-batch.')
-            batch_size = _int(batch_size, "batch_size", 1)
+            batch_size = check_int(batch_size, "batch_size", 1)
             if batch_size > self.n:
                 raise ValueError(f"batch_size must be <= the number of points ({self.n}); got {batch_size}.")
         self.batch_size = batch_size
@@ -283,20 +279,20 @@ class TrainingSession:
         self.grokfast_alpha = _positive(grokfast_alpha, "grokfast_alpha", allow_zero=True)
         if self.grokfast_alpha >= 1:
             raise ValueError(f"grokfast_alpha must be in [0, 1) (the EMA's decay); got {grokfast_alpha!r}.")
-        self.seed = _int(seed, "seed", 0)
-        self.record_every = _int(record_every, "record_every", 1)
-        self.hessian_k = _int(hessian_k, "hessian_k", 0)
+        self.seed = check_int(seed, "seed", 0)
+        self.record_every = check_int(record_every, "record_every", 1)
+        self.hessian_k = check_int(hessian_k, "hessian_k", 0)
         hessian_every_given = hessian_every
-        hessian_every = self.record_every if hessian_every is None else _int(hessian_every, "hessian_every", 1)
+        hessian_every = self.record_every if hessian_every is None else check_int(hessian_every, "hessian_every", 1)
         if hessian_every % self.record_every:
             raise ValueError(
                 f"hessian_every must be a multiple of record_every ({self.record_every}); got {hessian_every}."
             )
         self.hessian_every = hessian_every
-        self.trace_samples = _int(trace_samples, "trace_samples", 0)
+        self.trace_samples = check_int(trace_samples, "trace_samples", 0)
         hidden = tuple(hidden)
         for i, h in enumerate(hidden):
-            _int(h, f"hidden[{i}]", 1)
+            check_int(h, f"hidden[{i}]", 1)
         self.hidden = hidden
         tensors = [t for t in (x, y) if isinstance(t, torch.Tensor)]
         self.device = resolve_device(device, *tensors)
@@ -546,30 +542,12 @@ class TrainingSession:
             p.grad = g
         self._opt.step()
 
-    def run(self, steps: int, *, chunk: int | None = None,
-            callback: Callable[["TrainingSession"], object] | None = None) -> "TrainingSession":
-        """Train ``steps`` more steps, recording as configured; returns ``self``.
-
-        ``callback(session)``, if given, is called after every ``chunk`` steps (default:
-        all of them at once) and at the end: a hook for streaming front ends, which can
-        read the new slice with ``session.history.sel(step=slice(last + 1, None))``.
-        Splitting a run (into calls or chunks) never changes the numbers.
-        """
-        steps = _int(steps, "steps", 0)
-        chunk = steps if chunk is None else _int(chunk, "chunk", 1)
-        done = 0
-        while done < steps:
-            todo = min(chunk, steps - done)
-            with self._threads():
-                for _ in range(todo):
-                    self._update()
-                    self.step += 1
-                    self._pending = self.step % self.record_every == 0  # recorded by the next forward
-                self._flush()
-            done += todo
-            if callback is not None:
-                callback(self)
-        return self
+    def _advance(self, steps: int) -> None:
+        for _ in range(steps):
+            self._update()
+            self.step += 1
+            self._pending = self.step % self.record_every == 0  # recorded by the next forward
+        self._flush()
 
     # ------------------------------------------------------------------ results
 
@@ -647,7 +625,7 @@ class TrainingSession:
         smooth, and gradient descent fits the residual's component along eigenvector i at
         the rate ``lr * eigenvalue_i``.
         """
-        k = None if k is None else _int(k, "k", 1)
+        k = None if k is None else check_int(k, "k", 1)
         with self._threads():
             vals, vecs = cdyn.ntk_eigen(self.predict, self._params, k=k)
             with torch.no_grad():

@@ -47,7 +47,6 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from typing import Callable
 
 import numpy as np
 import torch
@@ -55,7 +54,9 @@ import torch.nn.functional as F
 import xarray as xr
 
 from ..core import representations as crep
+from ..core.checks import check_int
 from ..options import resolve_device, resolve_dtype
+from ._streaming import StreamingSession
 from .dynamics import ACTIVATIONS
 
 __all__ = ["RepresentationSession", "LOSSES", "TERMS", "WEIGHTS", "STRENGTH"]
@@ -99,12 +100,6 @@ def _real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False
     return v
 
 
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return int(value)
 
 
 def _view_array(values, name: str):
@@ -155,7 +150,7 @@ def _check_views(views):
 # ----------------------------------------------------------------------------- session
 
 
-class RepresentationSession:
+class RepresentationSession(StreamingSession):
     """Train a self-supervised encoder on two views; record its covariance spectrum,
     effective rank, entropy and loss terms.
 
@@ -271,8 +266,8 @@ class RepresentationSession:
         self._lr = _real(lr, "lr", strict=True)
         self._weights = {"sim": _real(sim, "sim"), "var": _real(var, "var"), "cov": _real(cov, "cov"),
                          "alpha": _real(alpha, "alpha", minimum=None), "lambd": _real(lambd, "lambd")}
-        self.seed = _int(seed, "seed", 0)
-        self.record_every = _int(record_every, "record_every", 1)
+        self.seed = check_int(seed, "seed", 0)
+        self.record_every = check_int(record_every, "record_every", 1)
 
         # ---- data
         toy = dict(n=n, d_in=d_in, signal_dim=signal_dim, decay=decay, noise=noise, data_seed=data_seed)
@@ -326,7 +321,7 @@ class RepresentationSession:
                                  f"returned {got}.")
         else:
             self._user_encoder = None
-            self.d_out = 8 if d_out is None else _int(d_out, "d_out", 1)
+            self.d_out = 8 if d_out is None else check_int(d_out, "d_out", 1)
             hidden = () if hidden is None else hidden
             if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
                 hidden = (hidden,)
@@ -334,9 +329,9 @@ class RepresentationSession:
                 hidden = tuple(hidden)
             except TypeError:
                 raise TypeError(f"hidden must be a tuple of layer widths; got {hidden!r}.") from None
-            self.hidden = tuple(_int(h, f"hidden[{i}]", 1) for i, h in enumerate(hidden))
+            self.hidden = tuple(check_int(h, f"hidden[{i}]", 1) for i, h in enumerate(hidden))
         if batch_size is not None:
-            batch_size = _int(batch_size, "batch_size", 2)
+            batch_size = check_int(batch_size, "batch_size", 2)
             if batch_size > self.n:
                 raise ValueError(f"batch_size must be <= the number of samples ({self.n}); got {batch_size}.")
         self.batch_size = batch_size
@@ -502,29 +497,11 @@ class RepresentationSession:
         for key, value in row.items():
             self._records.setdefault(key, []).append(value)
 
-    def run(self, steps: int, *, chunk: int | None = None,
-            callback: Callable[["RepresentationSession"], object] | None = None) -> "RepresentationSession":
-        """Train ``steps`` more steps, recording as configured; returns ``self``.
-
-        ``callback(session)``, if given, is called after every ``chunk`` steps (default:
-        all of them at once) and at the end: a hook for streaming front ends, which can
-        read the new slice with ``session.history.sel(step=slice(last + 1, None))``.
-        Splitting a run (into calls or chunks) never changes the numbers.
-        """
-        steps = _int(steps, "steps", 0)
-        chunk = steps if chunk is None else _int(chunk, "chunk", 1)
-        done = 0
-        while done < steps:
-            todo = min(chunk, steps - done)
-            with self._threads():
-                for _ in range(todo):
-                    self._trainer.update()
-                    if self.step % self.record_every == 0:
-                        self._record()
-            done += todo
-            if callback is not None:
-                callback(self)
-        return self
+    def _advance(self, steps: int) -> None:
+        for _ in range(steps):
+            self._trainer.update()
+            if self.step % self.record_every == 0:
+                self._record()
 
     # ------------------------------------------------------------------ results
 

@@ -85,7 +85,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -95,8 +95,10 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..core import weights as cw
+from ..core.checks import check_int
 from ..core.threads import single_thread_if_small
 from ..options import resolve_device, resolve_dtype
+from ._streaming import StreamingSession
 
 __all__ = ["WeightSession", "Task", "make_task", "METHODS", "TASKS", "ARCHITECTURES", "ACTIVATIONS"]
 
@@ -125,12 +127,6 @@ def _real(value, name: str, *, minimum: float = 0.0, strict: bool = False) -> fl
     return v
 
 
-def _int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return int(value)
 
 
 def _choice(value, name: str, options) -> str:
@@ -148,7 +144,7 @@ def _ints(value, name: str, minimum: int) -> tuple[int, ...]:
         items = tuple(value)
     except TypeError:
         raise TypeError(f"{name} must be a tuple of integers; got {value!r}.") from None
-    return tuple(_int(v, f"{name}[{i}]", minimum) for i, v in enumerate(items))
+    return tuple(check_int(v, f"{name}[{i}]", minimum) for i, v in enumerate(items))
 
 
 # ----------------------------------------------------------------------------- data
@@ -221,10 +217,10 @@ def make_task(kind: str = "labels", index: int = 0, *, n: int = 128, n_test: int
     True
     """
     kind = _choice(kind, "kind", TASKS)
-    index = _int(index, "index", 0)
-    n, n_test = _int(n, "n", 1), _int(n_test, "n_test", 1)
-    classes = _int(classes, "classes", 2)
-    seed = _int(seed, "seed", 0)
+    index = check_int(index, "index", 0)
+    n, n_test = check_int(n, "n", 1), check_int(n_test, "n_test", 1)
+    classes = check_int(classes, "classes", 2)
+    seed = check_int(seed, "seed", 0)
     shape = _ints(input_shape, "input_shape", 1)
     if len(shape) not in (1, 3):
         raise ValueError(f"input_shape must be (d,) or (C, H, W); got {input_shape!r}.")
@@ -281,7 +277,7 @@ def _uniform_(tensor: torch.Tensor, bound: float, gen: torch.Generator) -> None:
 # ----------------------------------------------------------------------------- session
 
 
-class WeightSession:
+class WeightSession(StreamingSession):
     """Train a small network with a spectral regularizer on one task or a task sequence;
     record every layer's singular values, their bounds, the Lipschitz bound and the losses.
 
@@ -404,11 +400,11 @@ class WeightSession:
         dtype=None,
     ):
         self.task_kind = _choice(task, "task", TASKS)
-        self.tasks = None if tasks is None else _int(tasks, "tasks", 1)
-        self.steps_per_task = _int(steps_per_task, "steps_per_task", 1)
-        self.n = _int(n, "n", 2)
-        self.n_test = _int(n_test, "n_test", 1)
-        self.classes = _int(classes, "classes", 2)
+        self.tasks = None if tasks is None else check_int(tasks, "tasks", 1)
+        self.steps_per_task = check_int(steps_per_task, "steps_per_task", 1)
+        self.n = check_int(n, "n", 2)
+        self.n_test = check_int(n_test, "n_test", 1)
+        self.classes = check_int(classes, "classes", 2)
         self.architecture = _choice(architecture, "architecture", ARCHITECTURES)
         shape = _DEFAULT_INPUT[self.architecture] if input_shape is None else _ints(input_shape, "input_shape", 1)
         want = 1 if self.architecture == "mlp" else 3
@@ -426,26 +422,26 @@ class WeightSession:
             raise ValueError("hidden must name at least one conv layer's channels for architecture='conv'.")
         self.hidden = hid
         self.activation = _choice(activation, "activation", ACTIVATIONS)
-        self.data_seed = _int(data_seed, "data_seed", 0)
+        self.data_seed = check_int(data_seed, "data_seed", 0)
         self.method = _choice(method, "method", METHODS)
         self._reg = _real(reg, "reg")
         self._target = _real(target, "target", strict=True)
-        self.power = _int(power, "power", 1)
+        self.power = check_int(power, "power", 1)
         self.optimizer_name = _choice(optimizer, "optimizer", OPTIMIZERS)
         self._lr = _real(lr, "lr", strict=True)
         if batch_size is not None:
-            batch_size = _int(batch_size, "batch_size", 1)
+            batch_size = check_int(batch_size, "batch_size", 1)
             if batch_size > self.n:
                 raise ValueError(f"batch_size must be <= n, the training samples ({self.n}); got {batch_size}.")
         self.batch_size = batch_size
-        self.seed = _int(seed, "seed", 0)
-        self.record_every = _int(record_every, "record_every", 1)
-        every = self.record_every if spectrum_every is None else _int(spectrum_every, "spectrum_every", 1)
+        self.seed = check_int(seed, "seed", 0)
+        self.record_every = check_int(record_every, "record_every", 1)
+        every = self.record_every if spectrum_every is None else check_int(spectrum_every, "spectrum_every", 1)
         if every % self.record_every:
             raise ValueError(f"spectrum_every must be a multiple of record_every ({self.record_every}); got {every}.")
         self.spectrum_every = every
-        self.power_iters = _int(power_iters, "power_iters", 1)
-        self.gram_iters = _int(gram_iters, "gram_iters", 0)
+        self.power_iters = check_int(power_iters, "power_iters", 1)
+        self.gram_iters = check_int(gram_iters, "gram_iters", 0)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         self._options = dict(
@@ -598,7 +594,7 @@ class WeightSession:
 
     def task_of(self, step: int) -> int:
         """The task step ``step`` trained on (step 0, the initial state: task 0)."""
-        k = max(0, (_int(step, "step", 0) - 1) // self.steps_per_task)
+        k = max(0, (check_int(step, "step", 0) - 1) // self.steps_per_task)
         return k if self.tasks is None else min(k, self.tasks - 1)
 
     def _load_task(self, index: int) -> None:
@@ -652,32 +648,14 @@ class WeightSession:
         self._opt.step()
         self.step += 1
 
-    def run(self, steps: int, *, chunk: int | None = None,
-            callback: Callable[["WeightSession"], object] | None = None) -> "WeightSession":
-        """Train ``steps`` more steps, recording as configured; returns ``self``.
-
-        ``callback(session)``, if given, is called after every ``chunk`` steps (default:
-        all of them at once) and at the end: a hook for streaming front ends, which can
-        read the new slice with ``session.history.sel(step=slice(last + 1, None))``.
-        Splitting a run (into calls or chunks) never changes the numbers.
-        """
-        steps = _int(steps, "steps", 0)
-        chunk = steps if chunk is None else _int(chunk, "chunk", 1)
-        done = 0
-        while done < steps:
-            todo = min(chunk, steps - done)
-            with self._threads():
-                for _ in range(todo):
-                    self._update()
-                    if self.step % self.steps_per_task == 0 and (
-                            self.tasks is None or self.step // self.steps_per_task <= self.tasks):
-                        self._record_end()
-                    if self.step % self.record_every == 0:
-                        self._record()
-            done += todo
-            if callback is not None:
-                callback(self)
-        return self
+    def _advance(self, steps: int) -> None:
+        for _ in range(steps):
+            self._update()
+            if self.step % self.steps_per_task == 0 and (
+                    self.tasks is None or self.step // self.steps_per_task <= self.tasks):
+                self._record_end()
+            if self.step % self.record_every == 0:
+                self._record()
 
     # ------------------------------------------------------------------ measurements
 
