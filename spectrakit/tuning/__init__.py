@@ -3,7 +3,11 @@
 from .dynamics import TrainingSession
 from .filtering import RegularizationSession
 from .fourier import SpectrumSession
+from .graphs import GraphFilterSession, GraphSpectrumSession
 from .representations import RepresentationSession
 from .weights import WeightSession
 
-__all__ = ["RegularizationSession", "RepresentationSession", "SpectrumSession", "TrainingSession", "WeightSession"]
+__all__ = [
+    "GraphFilterSession", "GraphSpectrumSession", "RegularizationSession", "RepresentationSession", "SpectrumSession",
+    "TrainingSession", "WeightSession",
+]

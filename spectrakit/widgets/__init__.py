@@ -9,7 +9,11 @@ extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
 from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
+from .graphs import GraphFilterExplorer, GraphSpectrumExplorer
 from .representations import RepresentationExplorer
 from .weights import WeightExplorer
 
-__all__ = ["RegularizationExplorer", "RepresentationExplorer", "SpectrumExplorer", "TrainingExplorer", "WeightExplorer"]
+__all__ = [
+    "GraphFilterExplorer", "GraphSpectrumExplorer", "RegularizationExplorer", "RepresentationExplorer",
+    "SpectrumExplorer", "TrainingExplorer", "WeightExplorer",
+]
