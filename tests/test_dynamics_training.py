@@ -421,3 +421,17 @@ def test_replace_record_every_keeps_a_default_hessian_every_in_step():
     t = s.replace(record_every=3)
     assert (t.record_every, t.hessian_every) == (3, 3)
     assert small(hessian_k=1, hessian_every=4, record_every=2).replace(record_every=4).hessian_every == 4
+
+
+@pytest.mark.parametrize("record_every", [1, 3])
+def test_full_batch_recording_costs_no_forward_pass_of_its_own(record_every, monkeypatch):
+    s = small(optimizer="gd", record_every=record_every)
+    calls = []
+    original = TrainingSession.predict
+    monkeypatch.setattr(TrainingSession, "predict", lambda self, *a: calls.append(1) or original(self, *a))
+    s.run(12, chunk=4)
+    # one forward per step, plus one per chunk for the last step's record when it is due
+    due_at_chunk_end = sum(1 for end in (4, 8, 12) if end % record_every == 0)
+    assert len(calls) == 12 + due_at_chunk_end
+    monkeypatch.undo()
+    xr.testing.assert_identical(s.history, small(optimizer="gd", record_every=record_every).run(12).history)

@@ -63,6 +63,8 @@ __all__ = ["TrainingSession", "OPTIMIZERS", "ACTIVATIONS"]
 OPTIMIZERS = ("gd", "sgd", "adam", "sam", "usam", "gradreg")
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "gelu": torch.nn.GELU,
                "sigmoid": torch.nn.Sigmoid, "silu": torch.nn.SiLU}
+#: residual values kept before their spectra are computed together (bounds the memory)
+_SUMMARIZE_AT = 2**20
 #: number of random Fourier frequencies when ``fourier_features`` is set (2x as many inputs)
 N_FOURIER = 64
 
@@ -406,6 +408,7 @@ class TrainingSession(StreamingSession):
         self.step = 0
         self._records: dict[str, list] = {name: [] for name in
                                           ("step", "loss", "amp", "lr", "eig", "share", "trace")}
+        self._residuals: list[torch.Tensor] = []  # recorded, their loss and spectrum not yet computed
         with self._threads():
             self._record()
         return self
@@ -471,14 +474,30 @@ class TrainingSession(StreamingSession):
         return cdyn.stability_threshold(self._lr, rho)
 
     def residual_spectrum(self, residual: torch.Tensor) -> torch.Tensor:
-        """The amplitude spectrum (nfreq,) of a flattened residual on the grid (see the
-        module docstring)."""
-        if self._rfft_weight is not None:  # the same numbers, fewer operations (it runs every step)
-            return cfour.rfftn(residual, axes=0).abs() * self._rfft_weight
-        R = cfour.fftn(residual.reshape(self.shape))
-        power = (R.real**2 + R.imag**2).reshape(-1) * self._dft_weight
-        sums = power.new_zeros(self.freq.size).index_add_(0, self._bin_index, power)
+        """The amplitude spectrum (..., nfreq) of flattened residuals (..., N) on the grid
+        (see the module docstring)."""
+        lead = residual.shape[:-1]
+        if self._rfft_weight is not None:  # the same numbers, fewer operations
+            return cfour.rfftn(residual, axes=-1).abs() * self._rfft_weight
+        axes = tuple(range(-len(self.shape), 0))
+        R = cfour.fftn(residual.reshape(*lead, *self.shape), axes=axes)
+        power = (R.real**2 + R.imag**2).reshape(*lead, self.n) * self._dft_weight
+        sums = power.new_zeros(*lead, self.freq.size).index_add_(-1, self._bin_index, power)
         return torch.sqrt(sums) / self.n
+
+    def _summarize(self):
+        """Loss and spectrum of the residuals recorded since the last call, all at once
+        (back to back they cost a fraction of what they cost between training steps; and
+        one copy to the host instead of two per record)."""
+        if not self._residuals:
+            return
+        with torch.no_grad():
+            R = torch.stack(self._residuals)
+            self._residuals = []
+            amp = self.residual_spectrum(R).cpu().numpy()
+            loss = torch.mean(R * R, dim=-1).cpu().numpy()
+        self._records["loss"].extend(float(v) for v in loss)
+        self._records["amp"].extend(amp)
 
     def _record(self, outputs: torch.Tensor | None = None):
         """Record the current state; ``outputs`` are the model's outputs on the grid at the
@@ -486,12 +505,10 @@ class TrainingSession(StreamingSession):
         self._pending = False
         rec = self._records
         with torch.no_grad():
-            r = (self.predict() if outputs is None else outputs.detach()) - self._y
-            amp = self.residual_spectrum(r)
-            loss = torch.mean(r * r)
+            self._residuals.append((self.predict() if outputs is None else outputs.detach()) - self._y)
+        if len(self._residuals) * self.n >= _SUMMARIZE_AT:
+            self._summarize()
         rec["step"].append(self.step)
-        rec["loss"].append(float(loss))
-        rec["amp"].append(amp.cpu().numpy())
         rec["lr"].append(self._lr)
         if not self.hessian_k:
             return
@@ -510,24 +527,27 @@ class TrainingSession(StreamingSession):
         rec["share"].append(share)
         rec["trace"].append(trace)
 
-    def _step_loss(self) -> Callable[[], torch.Tensor]:
-        """This step's (minibatch) loss as a closure; the batch is drawn once per step."""
+    def _step_loss(self) -> Callable[[], torch.Tensor] | None:
+        """This step's minibatch loss as a closure (the batch is drawn once per step), or
+        None for the full batch."""
         if self.batch_size is None or self.batch_size == self.n:
-            return self.loss_fn
+            return None
         idx = torch.randperm(self.n, generator=self._batch_gen)[: self.batch_size].to(self.device)
         inputs, targets = self._inputs[idx], self._y[idx]
         return lambda: torch.mean((self.predict(inputs) - targets) ** 2)
 
     def _update(self):
         loss_fn = self._step_loss()
-        if loss_fn is not self.loss_fn or self.optimizer_name in ("sam", "usam", "gradreg"):
+        full_batch = loss_fn is None
+        loss_fn = self.loss_fn if full_batch else loss_fn
+        if not full_batch or self.optimizer_name in ("sam", "usam", "gradreg"):
             self._flush()  # no full-batch forward pass at the current parameters to share
         if self.optimizer_name in ("sam", "usam"):
             _, grad = cdyn.perturbed_gradient(loss_fn, self._params, self.rho,
                                               normalize=self.optimizer_name == "sam")
         elif self.optimizer_name == "gradreg":
             _, grad = cdyn.gradient_penalty_gradient(loss_fn, self._params, self.rho)
-        elif loss_fn is self.loss_fn:
+        elif full_batch:
             # full batch: this forward pass is also the due record's (the parameters of the
             # last step), so recording costs no forward pass of its own
             outputs = self.predict()
@@ -548,6 +568,7 @@ class TrainingSession(StreamingSession):
             self.step += 1
             self._pending = self.step % self.record_every == 0  # recorded by the next forward
         self._flush()
+        self._summarize()
 
     # ------------------------------------------------------------------ results
 
@@ -557,6 +578,7 @@ class TrainingSession(StreamingSession):
         ``residual_amplitude`` (step, freq) and, with ``hessian_k > 0``,
         ``hessian_eigenvalues`` (step, mode), ``sharpness``, ``top_space_share`` and (with
         ``trace_samples``) ``hessian_trace`` (step)."""
+        self._summarize()
         rec = self._records
         lr = np.asarray(rec["lr"], dtype=np.float64)
         rho = self.rho if self.optimizer_name in ("usam", "gradreg") else 0.0
