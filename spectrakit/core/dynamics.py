@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .checks import check_memory, itemsize
+from .checks import check_int, check_memory, itemsize
 
 __all__ = [
     "flatten",
@@ -92,19 +92,6 @@ def _check_params(params) -> list[torch.Tensor]:
     return params
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import numbers
-
-            if not isinstance(value, numbers.Integral):
-                raise TypeError
-            value = int(value)
-        except TypeError:
-            raise TypeError(f"{name} must be an integer; got {value!r}.") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
 
 
 def flatten(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -329,15 +316,15 @@ def lanczos(
     """
     if not callable(matvec):
         raise TypeError(f"matvec must be a callable v -> A v; got {type(matvec).__name__}.")
-    n = _check_int(n, "n", 1)
-    k = _check_int(k, "k", 1)
+    n = check_int(n, "n", 1)
+    k = check_int(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be <= n (the operator size {n}); got k={k}.")
     device = torch.device("cpu" if device is None else device)
     dtype = torch.float64 if dtype is None else dtype
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating dtype; got {dtype}.")
-    m_max = min(n, max(20 * k, 100)) if max_iter is None else _check_int(max_iter, "max_iter", 1)
+    m_max = min(n, max(20 * k, 100)) if max_iter is None else check_int(max_iter, "max_iter", 1)
     m_max = min(m_max, n)
     if m_max < k:
         raise ValueError(f"max_iter must be >= k ({k}) to find k eigenpairs; got {max_iter}.")
@@ -435,7 +422,7 @@ def hessian_top_eigenvalues(
     """
     params = _check_params(params)
     n = sum(p.numel() for p in params)
-    k = _check_int(k, "k", 1)
+    k = check_int(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be <= the parameter count ({n}); got k={k}.")
     matvec, n = hvp_operator(loss_fn, params)
@@ -469,8 +456,8 @@ def hutchinson_trace(
     """
     if not callable(matvec):
         raise TypeError(f"matvec must be a callable v -> A v; got {type(matvec).__name__}.")
-    n = _check_int(n, "n", 1)
-    n_samples = _check_int(n_samples, "n_samples", 1)
+    n = check_int(n, "n", 1)
+    n_samples = check_int(n_samples, "n_samples", 1)
     device = torch.device("cpu" if device is None else device)
     dtype = torch.float64 if dtype is None else dtype
     gen = torch.Generator()
@@ -986,7 +973,7 @@ def ntk_eigen(
     """
     K = empirical_ntk(outputs_fn, params)
     n = K.shape[0]
-    k = n if k is None else _check_int(k, "k", 1)
+    k = n if k is None else check_int(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be <= the number of outputs ({n}); got k={k}.")
     vals, vecs = torch.linalg.eigh(K)
@@ -1050,7 +1037,7 @@ def training_jacobian(step: Callable[[torch.Tensor], torch.Tensor], w0: torch.Te
         raise TypeError(f"w0 must be floating point; got dtype {w0.dtype}.")
     if not bool(torch.isfinite(w0).all()):
         raise ValueError("w0 has non-finite values (NaN or inf): pass finite initial parameters.")
-    steps = _check_int(steps, "steps", 0)
+    steps = check_int(steps, "steps", 0)
     p = w0.numel()
     check_memory(
         2 * p * p * itemsize(w0.dtype), w0.device, name="training_jacobian",

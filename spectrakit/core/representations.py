@@ -42,7 +42,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite
+from .checks import check_finite, check_int
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -89,13 +89,6 @@ def _check_real(value, name: str, *, positive: bool = False) -> float:
     return value
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
 
 
 def _check_tensor(x, name: str) -> torch.Tensor:
@@ -581,7 +574,7 @@ def iternorm(covariance: torch.Tensor, T: int = 5) -> torch.Tensor:
             "embeddings z (n, d) use iternorm_whiten(z) or iternorm(embedding_covariance(z))."
         )
     check_finite(c.detach(), "covariance")
-    T = _check_int(T, "T", 0)
+    T = check_int(T, "T", 0)
     cd = c.detach()
     scale = float(cd.abs().max())
     if float((cd - cd.T).abs().max()) > 1e3 * torch.finfo(c.dtype).eps * max(scale, 1e-300):
@@ -642,7 +635,7 @@ def _generator(seed) -> torch.Generator:
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(_check_int(seed, "seed", 0))
+        gen.manual_seed(check_int(seed, "seed", 0))
     return gen
 
 
@@ -702,9 +695,9 @@ def ssl_toy_data(
     >>> [round(float(v), 2) for v in torch.linalg.eigvalsh(cross).flip(0)]  # decay ** k
     [1.0, 0.5, 0.25]
     """
-    n = _check_int(n, "n", 2)
-    d_in = _check_int(d_in, "d_in", 1)
-    k = d_in if signal_dim is None else _check_int(signal_dim, "signal_dim", 1)
+    n = check_int(n, "n", 2)
+    d_in = check_int(d_in, "d_in", 1)
+    k = d_in if signal_dim is None else check_int(signal_dim, "signal_dim", 1)
     if k > d_in:
         raise ValueError(f"signal_dim must be <= d_in ({d_in}); got {k}.")
     decay = _check_real(decay, "decay", positive=True)
@@ -742,8 +735,8 @@ def linear_encoder(
     >>> enc.weight.shape, enc.weight.dtype, enc.bias
     (torch.Size([8, 16]), torch.float64, None)
     """
-    d_in = _check_int(d_in, "d_in", 1)
-    d_out = _check_int(d_out, "d_out", 1)
+    d_in = check_int(d_in, "d_in", 1)
+    d_out = check_int(d_out, "d_out", 1)
     scale = 1.0 / math.sqrt(d_in) if init_scale is None else _check_real(init_scale, "init_scale")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
@@ -861,7 +854,7 @@ class SSLTrainer:
         if optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}.")
         n = xa.shape[0]
-        batch = n if batch_size is None else _check_int(batch_size, "batch_size", 2)
+        batch = n if batch_size is None else check_int(batch_size, "batch_size", 2)
         if batch > n:
             raise ValueError(f"batch_size must be <= n ({n} samples); got {batch}.")
         model = copy.deepcopy(encoder)
@@ -1027,8 +1020,8 @@ def train_ssl(
     _check_views(views)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a callable (z_a, z_b) -> scalar loss; got {type(loss_fn).__name__}.")
-    steps = _check_int(steps, "steps", 0)
-    record_every = _check_int(record_every, "record_every", 1)
+    steps = check_int(steps, "steps", 0)
+    record_every = check_int(record_every, "record_every", 1)
     trainer = SSLTrainer(encoder, views, loss_fn, lr=lr, optimizer=optimizer, batch_size=batch_size, seed=seed)
 
     rec_steps: list[int] = []
@@ -1147,10 +1140,10 @@ def linear_barlow_twins(
     """
     xa, xb = _check_views((view_a, view_b), "(view_a, view_b)")
     n, d_in = xa.shape
-    d_out = _check_int(d_out, "d_out", 1)
+    d_out = check_int(d_out, "d_out", 1)
     if d_out > d_in:
         raise ValueError(f"d_out must be <= d_in ({d_in}); got {d_out}.")
-    steps = _check_int(steps, "steps", 0)
+    steps = check_int(steps, "steps", 0)
     lr = _check_real(lr, "lr", positive=True)
     init_scale = _check_real(init_scale, "init_scale", positive=True)
 

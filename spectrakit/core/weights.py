@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_finite, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, itemsize
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -72,13 +72,6 @@ _HALF = (torch.float16, torch.bfloat16)
 # ------------------------------------------------------------------------------ checks
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
 
 
 def _check_weight(weight, name: str = "weight", ndims: tuple[int, ...] = (2, 4)) -> torch.Tensor:
@@ -515,7 +508,7 @@ def power_iteration(
         work = math.inf  # unknown: leave the threads alone
         if n is None:
             raise ValueError("n (the operator's input size) is required when operator is a callable.")
-        n = _check_int(n, "n", 1)
+        n = check_int(n, "n", 1)
         if not callable(rmatvec):
             raise TypeError(
                 "rmatvec must be a callable u -> A^T u when operator is a callable (pass the same "
@@ -528,7 +521,7 @@ def power_iteration(
             dtype = v0.dtype if isinstance(v0, torch.Tensor) and v0.is_floating_point() else torch.float64
     else:
         raise TypeError(f"operator must be a matrix (torch.Tensor) or a callable v -> A v; got {type(operator).__name__}.")
-    max_iter = _check_int(max_iter, "max_iter", 1)
+    max_iter = check_int(max_iter, "max_iter", 1)
     tol = _default_tol(dtype) if tol is None else _real(tol, "tol")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a callable (k, sigma, v) or None; got {type(callback).__name__}.")
@@ -670,7 +663,7 @@ def gram_iteration_norm(weight: torch.Tensor, input_shape=None, n_iter: int = 4)
     """
     weight = _check_weight(weight)
     _need_conv_shape(weight, input_shape, "gram_iteration_norm")
-    n_iter = _check_int(n_iter, "n_iter", 0)
+    n_iter = check_int(n_iter, "n_iter", 0)
     w = _compute_dtype(weight)
     if w.ndim == 4:
         grid = _check_grid(input_shape, w)
