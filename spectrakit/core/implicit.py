@@ -31,6 +31,8 @@ matrix_sensing_problem      a rank-r PSD target M* = U* diag(sigma) U*^T and m G
 gd_matrix_sensing           gradient descent on U U^T from a small init; eigenvalues of U U^T,
                             loss and relative error per recorded step; learning-time theory
 scaled_gd                   ScaledGD(lambda): the same with the gradient times (U^T U + lambda I)^-1
+FactoredDescent             the update rule of both, one step at a time (lr and damping settable
+                            between steps): what streaming sessions drive
 learning_times              the step at which each eigenvalue first reaches level * its target
 first_step_below            the first recorded step at which a curve is <= a level
 diagonal_network_gd         gradient descent on w = u*u - v*v from u = v = alpha (batched in alpha)
@@ -62,6 +64,7 @@ __all__ = [
     "MatrixSensingResult",
     "gd_matrix_sensing",
     "scaled_gd",
+    "FactoredDescent",
     "learning_times",
     "first_step_below",
     "DiagonalNetworkResult",
@@ -339,18 +342,9 @@ def _small_init_theory(u0, factor, sv, lr):
     return out
 
 
-def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_every, seed, name):
-    problem = _check_problem(problem)
-    target = problem.target
-    d = target.shape[0]
-    device, dtype = target.device, target.dtype
-    steps = _check_int(steps, "steps", 0)
+def _check_lr(lr, damping, s1: float) -> float:
+    """``lr`` as a float, checked against the update rule's stability limit."""
     lr = _check_real(lr, "lr", positive=True)
-    init_scale = _check_real(init_scale, "init_scale", positive=True)
-    width = d if width is None else _check_int(width, "width", 1)
-    record_every = _check_int(record_every, "record_every", 1)
-    sv = problem.singular_values.to(device=device, dtype=dtype)
-    s1 = float(sv[0])
     if damping is None:
         if lr * s1 >= 1:
             raise ValueError(
@@ -363,9 +357,211 @@ def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_
             f"lr={lr} must be < 1 for ScaledGD: near the solution each direction contracts by "
             "(1 - 2 lr), so lr = 0.5 is the natural choice."
         )
+    return lr
 
-    u0 = init_scale * torch.randn(d, width, generator=_generator(seed), dtype=torch.float64)
-    u = u0.to(device=device, dtype=dtype)
+
+def _spectrum_and_error(factors: torch.Tensor, target: torch.Tensor, k: int):
+    """Eigenvalues of ``U U^T`` (its top ``k``, largest first) and ``||U U^T - M*||_F / ||M*||_F``
+    for a batch of factors (n, d, width): what :func:`gd_matrix_sensing` records."""
+    eig = torch.linalg.svdvals(factors)[:, :k] ** 2
+    err = torch.linalg.matrix_norm(factors @ factors.mT - target) / torch.linalg.matrix_norm(target)
+    return eig, err
+
+
+class FactoredDescent:
+    """Gradient descent or ScaledGD(lambda) on ``U U^T``, one step at a time.
+
+    The update rule of :func:`gd_matrix_sensing` (``damping=None``) and :func:`scaled_gd`
+    (both run it), for callers that stream the training or change ``lr`` or ``damping``
+    between steps:
+
+    ``U <- U - lr grad f(U)``  or  ``U <- U - lr grad f(U) (U^T U + damping I)^{-1}``,
+
+    ``grad f(U) = (1/m) sum_i (<A_i, U U^T> - y_i) A_i U`` (``(U U^T - M*) U`` with full
+    observation), from ``U_0`` with iid ``N(0, init_scale^2)`` entries drawn from ``seed``
+    on the CPU. :meth:`loss` is the loss at the current ``U`` (computed with the gradient
+    the next :meth:`update` uses, once per step). Nothing is recorded here: read
+    :attr:`factor`, :meth:`loss` and :meth:`spectrum` between steps.
+
+    Parameters
+    ----------
+    problem : MatrixSensingProblem
+    lr : float
+        Step size, checked as in :func:`gd_matrix_sensing` / :func:`scaled_gd`; settable.
+    damping : float or None
+        None: plain gradient descent. A number ``>= 0``: ScaledGD(damping); settable
+        (never to or from None: that is another rule).
+    init_scale, width, seed
+        As in :func:`gd_matrix_sensing`.
+    name : str
+        How error messages name the caller (e.g. ``"scaled_gd"``).
+
+    Attributes
+    ----------
+    step : int
+        Updates made since construction or :meth:`reset`.
+    factor : tensor (d, width)
+        The current ``U`` (a new tensor after each update; never modified in place).
+    initial_factor : tensor (d, width)
+        ``U_0``.
+
+    Examples
+    --------
+    >>> p = matrix_sensing_problem(20, [3.0, 2.0, 1.0], n_measurements=600, seed=0, device="cpu")
+    >>> run = FactoredDescent(p, lr=0.05, init_scale=1e-4)
+    >>> for _ in range(100):
+    ...     run.update()
+    >>> eig, err = run.spectrum()
+    >>> [round(float(v), 2) for v in eig[:4]], run.step
+    ([3.01, 1.9, 0.02, 0.0], 100)
+    >>> whole = gd_matrix_sensing(p, steps=100, lr=0.05, init_scale=1e-4)
+    >>> torch.equal(whole.factor, run.factor)  # the same rule
+    True
+    """
+
+    def __init__(
+        self,
+        problem: MatrixSensingProblem,
+        *,
+        lr: float,
+        damping: float | None = None,
+        init_scale: float = 1e-4,
+        width: int | None = None,
+        seed: int | None = 0,
+        name: str = "FactoredDescent",
+    ):
+        self.problem = problem = _check_problem(problem)
+        self.name = str(name)
+        target = problem.target
+        self.d = d = target.shape[0]
+        self.device, self.dtype = target.device, target.dtype
+        self._damping = None if damping is None else _check_real(damping, "damping")
+        self._sv = problem.singular_values.to(device=self.device, dtype=self.dtype)
+        self._s1 = float(self._sv[0])
+        lr = _check_real(lr, "lr", positive=True)  # the checks in the order the whole-run functions made them
+        self.init_scale = _check_real(init_scale, "init_scale", positive=True)
+        self.width = d if width is None else _check_int(width, "width", 1)
+        self._lr = _check_lr(lr, self._damping, self._s1)
+        self.seed = seed
+        u0 = self.init_scale * torch.randn(d, self.width, generator=_generator(seed), dtype=torch.float64)
+        self.initial_factor = u0.to(device=self.device, dtype=self.dtype)
+        if problem.sensing is not None:
+            self._m = m = problem.sensing.shape[0]
+            self._a_flat = problem.sensing.reshape(m, d * d)
+            self._work = 2.0 * m * d * d + 2.0 * d * d * self.width
+        else:
+            self._m = 0
+            self._a_flat = None
+            self._work = 2.0 * d * d * self.width
+        self._set_eye()
+        self.reset()
+
+    def reset(self) -> "FactoredDescent":
+        """Back to ``U_0`` and step 0 (``lr`` and ``damping`` keep their current values)."""
+        self._u = self.initial_factor
+        self.step = 0
+        self._eval = None
+        return self
+
+    @property
+    def factor(self) -> torch.Tensor:
+        """The current ``U`` (d, width)."""
+        return self._u
+
+    @property
+    def lr(self) -> float:
+        """The step size; a new value applies from the next :meth:`update`."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = _check_lr(value, self._damping, self._s1)
+
+    @property
+    def damping(self) -> float | None:
+        """ScaledGD's ``lambda`` (None: plain gradient descent); a new value applies from
+        the next :meth:`update`."""
+        return self._damping
+
+    @damping.setter
+    def damping(self, value) -> None:
+        if self._damping is None:
+            raise ValueError(
+                f"{self.name} runs plain gradient descent (damping=None): ScaledGD's damping does not apply. "
+                "Build one with damping=... for ScaledGD."
+            )
+        value = _check_real(value, "damping")
+        _check_lr(self._lr, value, self._s1)
+        self._damping = value
+        self._set_eye()
+
+    def _set_eye(self) -> None:
+        d = self._damping
+        self._eye = None if d is None else d * torch.eye(self.width, device=self.device, dtype=self.dtype)
+
+    def threads(self):
+        """A context manager: one torch thread while a step is small on the CPU
+        (:func:`spectrakit.core.threads.single_thread_if_small`)."""
+        return single_thread_if_small(self._work, self.device)
+
+    def _evaluate(self):
+        """(loss, g) at the current ``U``, with ``g`` the gradient of the loss in ``U U^T``
+        (symmetric): computed once per step."""
+        if self._eval is None:
+            u = self._u
+            with torch.no_grad():
+                x = u @ u.T
+                if self._m:
+                    res = self._a_flat @ x.reshape(-1) - self.problem.measurements
+                    loss = res @ res / (4 * self._m)
+                    g = (res @ self._a_flat).reshape(self.d, self.d) / self._m
+                    g = (g + g.T) / 2
+                else:
+                    g = x - self.problem.target
+                    loss = (g * g).sum() / 4
+            self._eval = (loss, g)
+        return self._eval
+
+    def loss(self) -> torch.Tensor:
+        """The training loss at the current ``U`` (a 0-d tensor):
+        ``(1/(4m)) sum_i (<A_i, U U^T> - y_i)^2``, or ``||U U^T - M*||_F^2 / 4``."""
+        return self._evaluate()[0]
+
+    def update(self) -> None:
+        """One step of the rule with the current ``lr`` and ``damping``."""
+        _, g = self._evaluate()
+        u = self._u
+        with torch.no_grad():
+            grad = g @ u
+            if self._eye is not None:
+                # grad (U^T U + lambda I)^{-1}; the matrix is symmetric positive definite
+                try:
+                    grad = torch.linalg.solve(u.T @ u + self._eye, grad.T).T
+                except torch.linalg.LinAlgError:
+                    raise FloatingPointError(
+                        f"{self.name}: U^T U + damping I is singular at step {self.step} (damping={self._damping}, "
+                        f"width={self.width}): use damping > 0, or width <= rank with damping = 0."
+                    ) from None
+            self._u = u - self._lr * grad
+        self.step += 1
+        self._eval = None
+
+    def spectrum(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(eigenvalues, error)`` at the current ``U``: the top ``min(d, width)``
+        eigenvalues of ``U U^T``, largest first (its singular values: it is PSD), and the
+        relative error ``||U U^T - M*||_F / ||M*||_F``, as :func:`gd_matrix_sensing` records
+        them."""
+        with torch.no_grad():
+            eig, err = _spectrum_and_error(self._u[None], self.problem.target, min(self.d, self.width))
+        return eig[0], err[0]
+
+
+def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_every, seed, name):
+    steps = _check_int(steps, "steps", 0)
+    record_every = _check_int(record_every, "record_every", 1)
+    run = FactoredDescent(problem, lr=lr, damping=damping, init_scale=init_scale, width=width, seed=seed, name=name)
+    target, d, width = problem.target, run.d, run.width
+    device, dtype = run.device, run.dtype
     rec = _recorded_steps(steps, record_every)
     n_rec = len(rec)
     check_memory(
@@ -375,51 +571,23 @@ def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_
     )
     history = torch.empty(n_rec, d, width, device=device, dtype=dtype)
     losses = torch.empty(n_rec, device=device, dtype=dtype)
-    eye = None if damping is None else damping * torch.eye(width, device=device, dtype=dtype)
-    if problem.sensing is not None:
-        m = problem.sensing.shape[0]
-        a_flat = problem.sensing.reshape(m, d * d)
-        y = problem.measurements
-        work = 2.0 * m * d * d + 2.0 * d * d * width
-    else:
-        m = 0
-        work = 2.0 * d * d * width
     j = 0
-    with single_thread_if_small(work, device), torch.no_grad():
+    with run.threads(), torch.no_grad():
         for t in range(steps + 1):
-            x = u @ u.T
-            if m:
-                res = a_flat @ x.reshape(-1) - y
-                loss = res @ res / (4 * m)
-                g = (res @ a_flat).reshape(d, d) / m
-                g = (g + g.T) / 2
-            else:
-                g = x - target
-                loss = (g * g).sum() / 4
             if t == rec[j]:
-                history[j] = u
-                losses[j] = loss
+                history[j] = run.factor
+                losses[j] = run.loss()
                 j += 1
             if t == steps:
                 break
-            grad = g @ u
-            if eye is not None:
-                # grad (U^T U + lambda I)^{-1}; the matrix is symmetric positive definite
-                try:
-                    grad = torch.linalg.solve(u.T @ u + eye, grad.T).T
-                except torch.linalg.LinAlgError:
-                    raise FloatingPointError(
-                        f"{name}: U^T U + damping I is singular at step {t} (damping={damping}, "
-                        f"width={width}): use damping > 0, or width <= rank with damping = 0."
-                    ) from None
-            u = u - lr * grad
+            run.update()
     bad = ~torch.isfinite(losses)
     if bool(bad.any()):
         first = rec[int(torch.nonzero(bad)[0])]
         what = "lower lr" if damping is None else "raise damping (or lower lr, or init_scale)"
         raise FloatingPointError(
-            f"{name} diverged: the loss is not finite at step {first} (lr={lr}"
-            + ("" if damping is None else f", damping={damping}")
+            f"{name} diverged: the loss is not finite at step {first} (lr={run.lr}"
+            + ("" if damping is None else f", damping={run.damping}")
             + f"); {what}."
         )
 
@@ -427,19 +595,17 @@ def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_
     k = min(d, width)
     eig = torch.empty(n_rec, k, device=device, dtype=dtype)
     err = torch.empty(n_rec, device=device, dtype=dtype)
-    tnorm = torch.linalg.matrix_norm(target)
     block = max(1, _BLOCK // (d * max(d, width)))
     for b in range(0, n_rec, block):
-        h = history[b:b + block]
-        eig[b:b + block] = torch.linalg.svdvals(h)[:, :k] ** 2
-        err[b:b + block] = torch.linalg.matrix_norm(h @ h.mT - target) / tnorm
+        eig[b:b + block], err[b:b + block] = _spectrum_and_error(history[b:b + block], target, k)
+    sv = problem.singular_values.to(device=device, dtype=dtype)
     predicted = (
-        _small_init_theory(u0.to(device=device, dtype=dtype), problem.factor.to(device=device, dtype=dtype), sv, lr)
+        _small_init_theory(run.initial_factor, problem.factor.to(device=device, dtype=dtype), sv, run.lr)
         if damping is None
         else torch.full_like(sv, float("nan"))
     )
     return MatrixSensingResult(
-        factor=u,
+        factor=run.factor,
         singular_values=eig,
         loss=losses,
         error=err,

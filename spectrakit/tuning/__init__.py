@@ -4,10 +4,12 @@ from .dynamics import TrainingSession
 from .filtering import RegularizationSession
 from .fourier import SpectrumSession
 from .graphs import GraphFilterSession, GraphSpectrumSession
+from .implicit import ImplicitSession
 from .representations import RepresentationSession
 from .weights import WeightSession
 
 __all__ = [
-    "GraphFilterSession", "GraphSpectrumSession", "RegularizationSession", "RepresentationSession", "SpectrumSession",
+    "GraphFilterSession", "GraphSpectrumSession", "ImplicitSession",
+    "RegularizationSession", "RepresentationSession", "SpectrumSession",
     "TrainingSession", "WeightSession",
 ]

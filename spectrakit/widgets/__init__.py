@@ -10,10 +10,12 @@ from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
 from .graphs import GraphFilterExplorer, GraphSpectrumExplorer
+from .implicit import ImplicitExplorer
 from .representations import RepresentationExplorer
 from .weights import WeightExplorer
 
 __all__ = [
-    "GraphFilterExplorer", "GraphSpectrumExplorer", "RegularizationExplorer", "RepresentationExplorer",
+    "GraphFilterExplorer", "GraphSpectrumExplorer", "ImplicitExplorer",
+    "RegularizationExplorer", "RepresentationExplorer",
     "SpectrumExplorer", "TrainingExplorer", "WeightExplorer",
 ]
