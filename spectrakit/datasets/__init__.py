@@ -12,12 +12,17 @@ Linear inverse problems (dims ``("s", "t")``; Hansen's Regularization Tools):
 
 Regression (dims ``("sample", "feature")``): :func:`ridge_regression`.
 
+Hyperspectral unmixing (its own layout: ``cube`` (y, x, band) with wavelengths in nm,
+``abundances``, ``endmembers``; the same relative-noise and seed contract):
+:func:`hyperspectral_cube`.
+
 Real data (not generators: each returns one ``xarray.DataArray`` with numeric, evenly
 spaced coordinates, read from a file an optional package ships; no network):
 :func:`sunspots` and :func:`co2` (``pip install statsmodels``), :func:`camera`
 (``pip install scikit-image``).
 """
 
+from .hyperspectral import hyperspectral_cube
 from .inverse_problems import baart, deblur1d, deriv2, foxgood, gravity, heat, phillips, shaw
 from .real import camera, co2, sunspots
 from .regression import ridge_regression
@@ -31,6 +36,7 @@ __all__ = [
     "foxgood",
     "gravity",
     "heat",
+    "hyperspectral_cube",
     "phillips",
     "ridge_regression",
     "shaw",
