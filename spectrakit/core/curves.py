@@ -90,7 +90,7 @@ from typing import NamedTuple
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, itemsize
 from .filtering import (
     SpectralBasis,
     check_svd_memory,
@@ -134,14 +134,10 @@ _CHUNK = 2**22
 
 
 def _check_int(value, name: str, minimum: int) -> int:
+    """:func:`check_int` that also takes a one-element integer tensor."""
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
+    return check_int(value, name, minimum)
 
 
 def _check_real(value, name: str, *, positive: bool = False) -> float:

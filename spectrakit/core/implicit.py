@@ -55,7 +55,7 @@ import numpy as np
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, itemsize
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -99,14 +99,6 @@ def _check_real(value, name: str, *, positive: bool = False) -> float:
     return value
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
-
 
 def _check_tensor(x, name: str, ndim: int | None = None, what: str = "") -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
@@ -126,7 +118,7 @@ def _generator(seed) -> torch.Generator:
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(_check_int(seed, "seed", 0))
+        gen.manual_seed(check_int(seed, "seed", 0))
     return gen
 
 
@@ -211,7 +203,7 @@ def matrix_sensing_problem(
     >>> bool(torch.allclose((p.sensing * p.target).sum((1, 2)), p.measurements))
     True
     """
-    d = _check_int(d, "d", 1)
+    d = check_int(d, "d", 1)
     sv = torch.as_tensor(
         singular_values.detach().cpu() if isinstance(singular_values, torch.Tensor) else singular_values,
         dtype=torch.float64,
@@ -238,7 +230,7 @@ def matrix_sensing_problem(
     target = (target + target.T) / 2
     sensing = measurements = None
     if n_measurements is not None:
-        m = _check_int(n_measurements, "n_measurements", 1)
+        m = check_int(n_measurements, "n_measurements", 1)
         check_memory(
             2.0 * m * d * d * 8, "cpu", name="matrix_sensing_problem",
             what=f"{m} sensing matrices of size {d} x {d}",
@@ -440,7 +432,7 @@ class FactoredDescent:
         self._s1 = float(self._sv[0])
         lr = _check_real(lr, "lr", positive=True)  # the checks in the order the whole-run functions made them
         self.init_scale = _check_real(init_scale, "init_scale", positive=True)
-        self.width = d if width is None else _check_int(width, "width", 1)
+        self.width = d if width is None else check_int(width, "width", 1)
         self._lr = _check_lr(lr, self._damping, self._s1)
         self.seed = seed
         u0 = self.init_scale * torch.randn(d, self.width, generator=_generator(seed), dtype=torch.float64)
@@ -557,8 +549,8 @@ class FactoredDescent:
 
 
 def _factored_descent(problem, *, steps, lr, init_scale, width, damping, record_every, seed, name):
-    steps = _check_int(steps, "steps", 0)
-    record_every = _check_int(record_every, "record_every", 1)
+    steps = check_int(steps, "steps", 0)
+    record_every = check_int(record_every, "record_every", 1)
     run = FactoredDescent(problem, lr=lr, damping=damping, init_scale=init_scale, width=width, seed=seed, name=name)
     target, d, width = problem.target, run.d, run.width
     device, dtype = run.device, run.dtype
@@ -946,8 +938,8 @@ def diagonal_network_gd(
             f"lr has {steps_lr.numel()} values but init_scale has {alpha.numel()}: pass one lr, "
             "or one per init scale."
         )
-    steps = _check_int(steps, "steps", 0)
-    record_every = _check_int(record_every, "record_every", 1)
+    steps = check_int(steps, "steps", 0)
+    record_every = check_int(record_every, "record_every", 1)
     B = alpha.numel()
     eta = steps_lr.expand(B).reshape(B, 1)
     rec = _recorded_steps(steps, record_every)
@@ -1077,7 +1069,7 @@ def diagonal_network_limit(
     n, d = X.shape
     alpha, scalar = _scale_grid(init_scale, "init_scale", X)
     tol = _check_real(tol, "tol", positive=True)
-    max_iter = _check_int(max_iter, "max_iter", 1)
+    max_iter = check_int(max_iter, "max_iter", 1)
     if n > d:
         raise ValueError(
             f"X has n={n} rows and d={d} columns: the implicit-bias limit is for underdetermined "
@@ -1248,7 +1240,7 @@ def eigenpro_preconditioner(eigenvalues: torch.Tensor, eigenvectors: torch.Tenso
     >>> torch.diagonal(P * lam)  # P H: top two flattened to lambda_3 = 1
     tensor([1.0000, 1.0000, 1.0000, 0.5000], dtype=torch.float64)
     """
-    k = _check_int(k, "k", 0)
+    k = check_int(k, "k", 0)
     lam, vec = _check_eigen(eigenvalues, eigenvectors, k)
     p = torch.eye(vec.shape[0], device=vec.device, dtype=vec.dtype)
     if k:
@@ -1388,9 +1380,9 @@ def eigenpro_gd(
                 "((K + K.T) / 2) or pass kind='features' for a design matrix."
             )
     dim = n if kind == "kernel" else A.shape[1]
-    k = _check_int(k, "k", 0)
-    steps = _check_int(steps, "steps", 0)
-    record_every = _check_int(record_every, "record_every", 1)
+    k = check_int(k, "k", 0)
+    steps = check_int(steps, "steps", 0)
+    record_every = check_int(record_every, "record_every", 1)
 
     full_rank = None
     if eigen is None:

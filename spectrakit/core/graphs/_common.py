@@ -13,6 +13,7 @@ import torch
 
 from ...options import resolve_device, resolve_dtype
 from ..checks import check_finite, check_memory, itemsize
+from ..checks import check_int as _check_int  # noqa: F401  (the graph modules import it from here)
 
 # ------------------------------------------------------------------------------ checks
 
@@ -33,14 +34,6 @@ def _check_real(value, name: str, *, positive: bool = False, allow_none: bool = 
         raise ValueError(f"{name} must be >= 0; got {value}.")
     return value
 
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return value
 
 
 def _check_choice(value, name: str, choices) -> str:
