@@ -94,6 +94,7 @@ class StreamingExplorer:
         # the next successful change, a "training" error by the next successful chunk
         self._error: tuple[str, str, str] | None = None
         self._source = None
+        self._rebuild_live: dict = {}
         self._note = ""
         self.task_error: BaseException | None = None
         self.n_updates = 0
@@ -389,24 +390,62 @@ class StreamingExplorer:
     # ------------------------------------------------------------------ apply
 
     def _apply(self, changes: dict) -> None:
+        live = self._pop_live(changes)
         source = self._source = changes.pop("source", None)
         changed = {k: changes[k] for k in self.rebuild_keys if k in changes and changes[k] != self._options[k]}
         lr = changes.get("lr")
-        if changed:
-            self._rebuild(changed, lr)
-        elif lr is not None and float(lr) != self.lr:
-            self.session.lr = float(lr)  # from the next step on; the session checks it
-            self._note = f"lr = {self.lr:.3g} from step {self.session.step} on"
-            self._on_lr()
+        if live and not changed:
+            self._set_live(live)  # raises before anything else is applied: the error shows
+        # live values that came with a rebuild go into the new session (see _rebuild)
+        self._rebuild_live = live if changed else {}
+        try:
+            if changed:
+                self._rebuild(changed, lr)
+            elif lr is not None and float(lr) != self.lr:
+                self.session.lr = float(lr)  # from the next step on; the session checks it
+                self._note = f"lr = {self.lr:.3g} from step {self.session.step} on"
+                self._on_lr()
+        finally:
+            self._rebuild_live = {}
         self._error = None
         self._sync_controls(source)
         self._show_status()
+
+    def _pop_live(self, changes: dict) -> dict:
+        """Hook: take from ``changes`` the session attributes set live (besides ``lr``)."""
+        return {}
+
+    def _set_live(self, live: dict) -> None:
+        """Set attributes on the running session (from the next step on), all or none."""
+        s = self.session
+        old = {k: getattr(s, k) for k in live}
+        done = []
+        try:
+            for k, v in live.items():
+                setattr(s, k, v)  # the session checks the value
+                done.append(k)
+        except Exception:
+            for k in done:
+                setattr(s, k, old[k])
+            raise
+        moved = [k for k in live if getattr(s, k) != old[k]]
+        if moved:
+            self._note = f"{', '.join(self._live_text(k) for k in moved)} from step {s.step} on"
+            self._on_live()
+
+    def _live_text(self, key: str) -> str:
+        """Hook: how a live value reads in the status line's note."""
+        return f"{key} = {getattr(self.session, key):.4g}"
+
+    def _on_live(self) -> None:
+        """Hook: after live values changed on the running session (redraw what shows them)."""
 
     def _on_lr(self) -> None:
         """Hook: after an lr change applied to the running session."""
 
     def _rebuild(self, changed: dict, lr) -> None:
         kwargs = self._replace_kwargs(changed)
+        kwargs.update(self._rebuild_live)  # a live move that came with the change
         if lr is not None:
             kwargs["lr"] = float(lr)
         new = self.session.replace(**kwargs)  # raises on a bad value: the old session stays

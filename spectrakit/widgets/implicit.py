@@ -161,7 +161,6 @@ class ImplicitExplorer(StreamingExplorer):
         self.max_modes = check_int(max_modes, "max_modes", 1)
         self._init_range = _log_range(init_scale_range, "init_scale_range")
         self._damping_range = _log_range(damping_range, "damping_range")
-        self._rebuild_damping = None
         if isinstance(session, ImplicitSession):
             self._lr_by_optimizer = {session.optimizer: float(session.lr)}
         super().__init__(session, chunk=chunk, max_steps=max_steps, interval_s=interval_s,
@@ -285,34 +284,20 @@ class ImplicitExplorer(StreamingExplorer):
     def _session_options(session) -> dict:
         return {"optimizer": session.optimizer, "init_scale": float(session.init_scale)}
 
-    def _apply(self, changes: dict) -> None:
+    def _pop_live(self, changes: dict) -> dict:
         damping = changes.pop("damping", None)
-        self._source = changes.get("source")
-        rebuild = any(k in changes and changes[k] != self._options[k] for k in self.rebuild_keys)
-        if damping is not None and not rebuild:
-            self._set_damping(damping)  # raises before anything else is applied: the error shows
-        self._rebuild_damping = damping if rebuild else None
-        try:
-            super()._apply(changes)
-        finally:
-            self._rebuild_damping = None
+        return {} if damping is None else {"damping": damping}
 
-    def _set_damping(self, value) -> None:
-        """Set the running session's damping (from the next step on)."""
-        s = self.session
-        old = s.damping
-        s.damping = value  # the session checks it (and refuses for gd)
-        if s.damping != old:
-            self._note = f"damping = {s.damping:.3g} from step {s.step} on"
-            with self.figures["loss"].batch_update():
-                self._draw_damping_line()
-            self.n_updates += 1
+    def _live_text(self, key: str) -> str:
+        return f"damping = {self.session.damping:.3g}"
+
+    def _on_live(self) -> None:
+        with self.figures["loss"].batch_update():
+            self._draw_damping_line()
+        self.n_updates += 1
 
     def _replace_kwargs(self, changed: dict) -> dict:
-        kwargs = {k: changed[k] for k in ("optimizer", "init_scale") if k in changed}
-        if self._rebuild_damping is not None:  # a damping move that came with the rebuild
-            kwargs["damping"] = self._rebuild_damping
-        return kwargs
+        return {k: changed[k] for k in ("optimizer", "init_scale") if k in changed}
 
     def _rebuild(self, changed: dict, lr) -> None:
         old_optimizer, old_lr = self.session.optimizer, self.session.lr

@@ -254,7 +254,6 @@ class RepresentationExplorer(StreamingExplorer):
                  throttle_s: float = 0.05, lr_range=None, strength_ranges=None, max_modes: int = 16):
         self.max_modes = check_int(max_modes, "max_modes", 2)
         self._ranges = self._check_ranges(strength_ranges)
-        self._rebuild_weights: dict = {}
         if isinstance(session, RepresentationSession):
             self._lr_by_loss = {session.loss: float(session.lr)}
         super().__init__(session, chunk=chunk, max_steps=max_steps, interval_s=interval_s,
@@ -383,40 +382,17 @@ class RepresentationExplorer(StreamingExplorer):
     def _session_options(session) -> dict:
         return {"loss": session.loss}
 
-    def _apply(self, changes: dict) -> None:
-        weights = changes.pop("weights", None) or {}
-        self._source = changes.get("source")
-        rebuild = any(k in changes and changes[k] != self._options[k] for k in self.rebuild_keys)
-        if weights and not rebuild:
-            self._set_weights(weights)  # raises before anything else is applied: the error shows
-        self._rebuild_weights = weights if rebuild else {}
-        try:
-            super()._apply(changes)
-        finally:
-            self._rebuild_weights = {}
+    def _pop_live(self, changes: dict) -> dict:
+        return changes.pop("weights", None) or {}
 
-    def _set_weights(self, weights: dict) -> None:
-        """Set loss weights on the running session (from the next step on), all or none."""
-        s = self.session
-        old = {k: getattr(s, k) for k in weights}
-        try:
-            for k, v in weights.items():
-                setattr(s, k, v)  # the session checks the value
-        except Exception:
-            for k, v in old.items():
-                if k in WEIGHTS[s.loss]:
-                    setattr(s, k, v)
-            raise
-        moved = [k for k in weights if getattr(s, k) != old[k]]
-        if moved:
-            what = ", ".join(f"{k} = {_fmt(getattr(s, k))}" for k in moved)
-            self._note = f"{what} from step {s.step} on"
-            self._draw_strength()
+    def _live_text(self, key: str) -> str:
+        return f"{key} = {_fmt(getattr(self.session, key))}"
+
+    def _on_live(self) -> None:
+        self._draw_strength()
 
     def _replace_kwargs(self, changed: dict) -> dict:
-        kwargs = {"loss": changed["loss"]} if "loss" in changed else {}
-        kwargs.update(self._rebuild_weights)  # a strength move that came with the loss change
-        return kwargs
+        return {"loss": changed["loss"]} if "loss" in changed else {}
 
     def _rebuild(self, changed: dict, lr) -> None:
         old_loss, old_lr = self.session.loss, self.session.lr

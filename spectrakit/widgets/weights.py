@@ -203,7 +203,6 @@ class WeightExplorer(StreamingExplorer):
         self._auto_max = max_steps is None
         if max_steps is None:
             max_steps = self._auto_steps(session) if isinstance(session, WeightSession) else 2000
-        self._rebuild_live: dict = {}
         self._layer_key: tuple = ()
         self._boundary_key: tuple | None = None
         self._boundaries: list[int] = []
@@ -355,36 +354,16 @@ class WeightExplorer(StreamingExplorer):
                 "tasks": 0 if session.tasks is None else int(session.tasks),
                 "steps_per_task": int(session.steps_per_task)}
 
-    def _apply(self, changes: dict) -> None:
-        live = {k: changes.pop(k) for k in _LIVE if k in changes}
-        self._source = changes.get("source")
-        rebuild = any(k in changes and changes[k] != self._options[k] for k in self.rebuild_keys)
-        if live and not rebuild:
-            self._set_live(live)  # raises before anything else is applied: the error shows
-        self._rebuild_live = live if rebuild else {}
-        try:
-            super()._apply(changes)
-        finally:
-            self._rebuild_live = {}
+    def _pop_live(self, changes: dict) -> dict:
+        return {k: changes.pop(k) for k in _LIVE if k in changes}
 
-    def _set_live(self, live: dict) -> None:
-        """Set ``reg`` / ``target`` on the running session (from the next step on), all or none."""
-        s = self.session
-        old = {k: getattr(s, k) for k in live}
-        try:
-            for k, v in live.items():
-                setattr(s, k, v)  # the session checks the value
-        except Exception:
-            for k, v in old.items():
-                setattr(s, k, v)
-            raise
-        moved = [k for k in live if getattr(s, k) != old[k]]
-        if moved:
-            what = ", ".join(_reg_text(s.reg) if k == "reg" else f"target = {s.target:.4g}" for k in moved)
-            self._note = f"{what} from step {s.step} on"
-            with batch(self.figures.values()):
-                self._draw_live()
-            self.n_updates += 1
+    def _live_text(self, key: str) -> str:
+        return _reg_text(self.session.reg) if key == "reg" else f"target = {self.session.target:.4g}"
+
+    def _on_live(self) -> None:
+        with batch(self.figures.values()):
+            self._draw_live()
+        self.n_updates += 1
 
     def _replace_kwargs(self, changed: dict) -> dict:
         kwargs: dict = {}
@@ -404,7 +383,6 @@ class WeightExplorer(StreamingExplorer):
             kwargs["tasks"] = tasks
         if "steps_per_task" in changed:
             kwargs["steps_per_task"] = changed["steps_per_task"]
-        kwargs.update(self._rebuild_live)  # a reg / target move that came with the change
         return kwargs
 
     def _rebuild(self, changed: dict, lr) -> None:
