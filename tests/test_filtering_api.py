@@ -120,6 +120,32 @@ def test_kernel_path_matches_kernel_ridge():
     np.testing.assert_allclose(path["loo"].values[2], loo, rtol=1e-7)
 
 
+def test_kernel_path_predictions_match_kernel_ridge():
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    rng = np.random.default_rng(3)
+    X, X_new = rng.uniform(-1, 1, (60, 2)), rng.uniform(-1, 1, (25, 2))
+    y = np.stack([np.sin(3 * X[:, 0]), np.cos(2 * X[:, 1])])  # two right-hand sides
+    K, K_new = rbf_kernel(X, gamma=2.0), rbf_kernel(X_new, X, gamma=2.0)
+    reg = np.logspace(-5, 0, 4)
+    labelled = xr.DataArray(K_new, dims=("query", "col"), coords={"query": np.arange(100, 125)})
+    path = spectrakit.regularize_kernel(K, y.T, reg=reg, K_test=labelled, device="cpu")
+    assert path["prediction"].dims == ("reg", "rhs", "query")
+    assert path["query"].values[0] == 100
+    for i, r in enumerate(reg):
+        ref = KernelRidge(alpha=r, kernel="rbf", gamma=2.0).fit(X, y.T).predict(X_new)
+        assert_rel_close(path["prediction"].values[i].T, ref, 1e-7, what=f"reg={r}")
+    one = spectrakit.regularize_kernel(K, y[0], reg=1e-2, K_test=K_new, device="cpu")
+    assert one["prediction"].dims == ("test",) and one.attrs["reg"] == 1e-2
+    ref = KernelRidge(alpha=1e-2, kernel="precomputed").fit(K, y[0]).predict(K_new)
+    assert_rel_close(one["prediction"].values, ref, 1e-7, what="scalar reg")
+    with pytest.raises(ValueError, match="K_test must have shape"):
+        spectrakit.regularize_kernel(K, y[0], reg=1e-2, K_test=K_new[:, :10], device="cpu")
+    with pytest.raises(ValueError, match="column dim"):
+        spectrakit.regularize_kernel(K, y[0], reg=1e-2, K_test=labelled.rename(col="other"), device="cpu")
+
+
 # ---------------------------------------------------------------- labels and structure
 
 

@@ -37,6 +37,7 @@ _LONG_NAMES = {
     "curvature": "curvature of the L-curve (log||r||, log||x||)",
     "error_norm": "||x - x_true||",
     "discrepancy": "||b - A x|| / noise_norm",
+    "prediction": "K_test x (kernel regression's predictions at the test points)",
 }
 
 
@@ -262,23 +263,26 @@ def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=
     return reg_arr, f, native, x, crit
 
 
-def to_dataset(problem: FilteringProblem, reg_arr, f, native, x, crit, method, *, scalar: bool) -> xr.Dataset:
-    """Label core's tensors: dims ('reg', *batch, col), ('reg', *batch), ('reg', 'mode')."""
-    bd, bs = problem.batch_dims, problem.batch_shape
-    R = reg_arr.shape[0]
-    n = x.shape[-1]
+def per_rhs(problem: FilteringProblem, t: torch.Tensor, tail_dims=()) -> tuple:
+    """core's (B, R, *tail) tensor as (dims, array) with dims ('reg', *batch, *tail_dims)."""
+    bs = problem.batch_shape
+    arr = to_numpy(t).reshape(bs + tuple(t.shape[1:]))
+    return (("reg",) + problem.batch_dims + tuple(tail_dims), np.moveaxis(arr, len(bs), 0))
 
-    def per_rhs(t, tail_dims, tail_shape):
-        # core's (B, R, ...) -> ('reg', *batch, ...)
-        arr = to_numpy(t).reshape(bs + (R,) + tail_shape)
-        arr = np.moveaxis(arr, len(bs), 0)
-        return (("reg",) + bd + tail_dims, arr)
 
-    data_vars = {"x": per_rhs(x, (problem.col,), (n,))}
+def to_dataset(
+    problem: FilteringProblem, reg_arr, f, native, x, crit, method, *, scalar: bool, extra=None, extra_coords=None
+) -> xr.Dataset:
+    """Label core's tensors: dims ('reg', *batch, col), ('reg', *batch), ('reg', 'mode');
+    ``extra`` maps more names to ``(tail_dims, (B, R, *tail) tensor)``."""
+    data_vars = {"x": per_rhs(problem, x, (problem.col,))}
     for name, t in crit.items():
-        data_vars[name] = per_rhs(t, (), ())
+        data_vars[name] = per_rhs(problem, t)
+    for name, (tail_dims, t) in (extra or {}).items():
+        data_vars[name] = per_rhs(problem, t, tail_dims)
     data_vars["filter_factors"] = (("reg", "mode"), to_numpy(f))
-    coords = {"reg": reg_arr, **problem.mode_coords(), **problem.col_coords, **problem.batch_coords}
+    coords = {"reg": reg_arr, **problem.mode_coords(), **problem.col_coords, **problem.batch_coords,
+              **(extra_coords or {})}
     for name, t in native.items():
         coords[name] = ("reg", to_numpy(t))
     ds = xr.Dataset(data_vars, coords=coords)
@@ -374,7 +378,9 @@ def regularize(
     return path_dataset(problem, reg, method, **method_options)
 
 
-def regularize_kernel(K, y, *, reg, method="tikhonov", noise_norm=None, device=None, dtype=None, **method_options):
+def regularize_kernel(
+    K, y, *, reg, K_test=None, method="tikhonov", noise_norm=None, device=None, dtype=None, **method_options
+):
     """Kernel regression along a path of ``reg`` from one eigendecomposition of ``K``.
 
     ``x`` holds the dual coefficients ``alpha`` (fitted values ``K alpha``); for Tikhonov
@@ -382,17 +388,49 @@ def regularize_kernel(K, y, *, reg, method="tikhonov", noise_norm=None, device=N
     The filters act on the kernel eigenvalues (``s`` on ``mode`` holds their square roots,
     the singular values of ``K^{1/2}``); criteria as in :func:`regularize`.
 
+    ``K_test`` (m test points x n training points; a DataArray shares K's column dim, and
+    its other dim names the test points, else ``test``) adds ``prediction = K_test alpha``
+    for every ``reg``: ``KernelRidge(alpha=reg).predict`` along the whole path.
+
     Examples
     --------
     >>> import numpy as np, spectrakit
     >>> t = np.linspace(0, 1, 30)
     >>> K = np.exp(-((t[:, None] - t[None, :]) ** 2) / 0.02)
-    >>> path = spectrakit.regularize_kernel(K, np.sin(6 * t), reg=[1e-3, 1e-1], device="cpu")
-    >>> path["x"].shape
-    (2, 30)
+    >>> path = spectrakit.regularize_kernel(K, np.sin(6 * t), reg=[1e-3, 1e-1], K_test=K[:5], device="cpu")
+    >>> path["x"].shape, path["prediction"].dims
+    ((2, 30), ('reg', 'test'))
     """
     problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True)
-    return path_dataset(problem, reg, method, **method_options)
+    reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
+    extra, coords = {}, {}
+    if K_test is not None:
+        test_dim, K_t, coords = _test_kernel(problem, K_test)
+        extra["prediction"] = ((test_dim,), x @ K_t.mT)
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0,
+                      extra=extra, extra_coords=coords)
+
+
+def _test_kernel(problem: FilteringProblem, K_test):
+    """(test dim, (m, n) tensor, coords on the test dim) of the kernel between test and
+    training points."""
+    n = problem.basis.shape[1]
+    shape = shape_of(K_test)
+    if isinstance(K_test, xr.DataArray):
+        if K_test.ndim != 2 or problem.col not in K_test.dims:
+            raise ValueError(
+                f"K_test must be 2-D with K's column dim {problem.col!r} (the training points); "
+                f"it has dims {tuple(K_test.dims)}."
+            )
+        test_dim = next(d for d in K_test.dims if d != problem.col)
+        data, coords = K_test.transpose(test_dim, problem.col).data, _coords_on(K_test, test_dim)
+    else:
+        if len(shape) != 2 or shape[1] != n:
+            raise ValueError(f"K_test must have shape (m test points, {n} training points); got {shape}.")
+        test_dim, data, coords = "test", raw(K_test), {}
+    if test_dim in {"reg", "mode", *problem.batch_dims}:
+        raise ValueError(f"K_test's test dim {test_dim!r} clashes with a dim of the result; rename it.")
+    return test_dim, to_tensor(data, "K_test", problem.device, problem.dtype), coords
 
 
 # ------------------------------------------------------------------ parameter choice
