@@ -303,3 +303,12 @@ def test_static_scan_catches_what_it_should(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     found = _violations(bad)
     assert sorted(int(v.split(":")[1]) for v in found) == [3, 4, 5, 7], found
+
+
+def test_xr_capabilities_export_distinct_names():
+    # spectrakit.xr star-imports each capability: a repeated name would silently shadow one
+    import spectrakit.xr as sx
+
+    assert len(set(sx.__all__)) == len(sx.__all__)
+    for name in sx.__all__:
+        assert getattr(sx, name).__module__.startswith("spectrakit.xr."), name

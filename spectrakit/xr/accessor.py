@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import xarray as xr
 
-from . import filtering, fourier
+from . import filtering, fourier, graphs
 
 
 @xr.register_dataarray_accessor("spectral")
@@ -88,6 +88,28 @@ class SpectralDataArrayAccessor:
     def wavenumbers_squared(self, dim=None, **kwargs) -> xr.DataArray:
         """:func:`spectrakit.xr.fourier.wavenumbers_squared` on this DataArray's FFT grid."""
         return fourier.wavenumbers_squared(self._obj, dim, **kwargs)
+
+    # -- graphs (spectrakit.xr.graphs): conventions in that module's docstring --
+
+    def graph(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.graphs.graph` of these points (sample, feature)."""
+        return graphs.graph(self._obj, **kwargs)
+
+    def graph_spectrum(self, n_eigs=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.graph_spectrum` of this adjacency (or Laplacian)."""
+        return graphs.graph_spectrum(self._obj, n_eigs, **kwargs)
+
+    def spectral_clustering(self, n_clusters=None, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.spectral_clustering` of these points or this adjacency."""
+        return graphs.spectral_clustering(self._obj, n_clusters, **kwargs)
+
+    def graph_filter(self, adjacency, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.graph_filter` of this signal on the graph ``adjacency``."""
+        return graphs.graph_filter(self._obj, adjacency, **kwargs)
+
+    def label_propagation(self, adjacency, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.label_propagation` of these partial labels on ``adjacency``."""
+        return graphs.label_propagation(self._obj, adjacency, **kwargs)
 
 
 @xr.register_dataset_accessor("spectral")
