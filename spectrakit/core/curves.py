@@ -71,6 +71,7 @@ spectral_learning_curve       any population filter (population approximation)
 optimal_learning_curve        the best error over the method's parameter, for each n
 gaussian_design               synthetic features with a given covariance spectrum
 monte_carlo_curve             the same curves measured on synthetic data
+design_risk                   its step: the exact per-mode risk of a filtered fit on given designs
 random_features_curve         random-features ridge vs the number of features N
 random_features_monte_carlo   its Monte-Carlo counterpart (same projections)
 model_collapse_error          excess risk after g generations of training on generated labels
@@ -114,6 +115,7 @@ __all__ = [
     "optimal_learning_curve",
     "gaussian_design",
     "MonteCarloCurve",
+    "design_risk",
     "monte_carlo_curve",
     "RandomFeaturesCurve",
     "random_features_curve",
@@ -959,6 +961,52 @@ def _empirical_filter(method, s_hat, grid, lr):
     return ((idx[None, :] < grid[:, None]) & (s_hat[None, :] > 0)).to(s_hat.dtype)
 
 
+def design_risk(eigenvalues, w_star, noise2: float, V, sigma2, factors):
+    """Per-mode excess risk of a spectrally filtered least-squares fit on given designs,
+    exact over the label noise: the step :func:`monte_carlo_curve` takes for each draw.
+
+    For a design ``X = U diag(sigma) V^T`` and labels ``y = X w* + noise eps``, the filtered
+    estimate ``w_hat = V diag(h/sigma) U^T y`` has mean ``w_fit = V diag(h) V^T w*`` and
+    covariance ``noise**2 V diag(h**2/sigma**2) V^T``, so its excess risk in mode ``k`` is
+    ``bias2_mode = lambda_k (w_fit_k - w*_k)**2`` plus ``variance_mode = noise**2 lambda_k
+    [V diag(h**2/sigma**2) V^T]_kk`` (a zero singular value contributes nothing).
+
+    Parameters
+    ----------
+    eigenvalues : (P,) population spectrum (the covariance of the rows of X).
+    w_star : (P,) true weights (``c_k / sqrt(lambda_k)`` in the module's conventions).
+    noise2 : label-noise variance.
+    V : (..., P, r) right singular vectors of each design.
+    sigma2 : (..., r) squared singular values.
+    factors : (..., G, r) filter factors on them (G filters per design).
+
+    Returns
+    -------
+    (bias2_mode, variance_mode), each (..., G, P).
+
+    Examples
+    --------
+    Ridge on one design against the estimate computed directly:
+
+    >>> X = gaussian_design(30, torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64), seed=0)
+    >>> _, sigma, Vh = torch.linalg.svd(X, full_matrices=False)
+    >>> w = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)
+    >>> h = (sigma**2 / (sigma**2 + 3.0))[None, :]
+    >>> b, v = design_risk(torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64), w, 0.0, Vh.mT, sigma**2, h)
+    >>> w_fit = torch.linalg.solve(X.T @ X + 3.0 * torch.eye(3, dtype=X.dtype), X.T @ (X @ w))
+    >>> bool(torch.allclose(b[0], torch.tensor([2.0, 1.0, 0.5], dtype=X.dtype) * (w_fit - w) ** 2))
+    True
+    """
+    lam = eigenvalues
+    a = (V.mT @ w_star[:, None])[..., 0]  # (..., r)
+    w_fit = (factors * a[..., None, :]) @ V.mT  # (..., G, P): the estimate from noiseless labels
+    bias2_mode = lam * (w_fit - w_star) ** 2
+    s2 = sigma2[..., None, :]
+    ratio = torch.where(s2 > 0, factors * factors / torch.where(s2 > 0, s2, 1.0), 0.0)  # (..., G, r)
+    variance_mode = noise2 * lam * (ratio @ (V * V).mT)
+    return bias2_mode, variance_mode
+
+
 def monte_carlo_curve(
     eigenvalues,
     coefs,
@@ -1052,11 +1100,7 @@ def monte_carlo_curve(
                 h = torch.where(s2[None, :] > 0, h, 0.0)
             else:
                 h = _empirical_filter(method, s_hat, g, lr)
-            a = V.mT @ w_star  # (r,)
-            w_fit = (h * a) @ V.mT  # (G, P): the estimate from noiseless labels
-            b_mode = lam * (w_fit - w_star) ** 2
-            ratio = torch.where(s2 > 0, h * h / torch.where(s2 > 0, s2, 1.0), 0.0)  # (G, r)
-            v_mode = noise2 * lam * (ratio @ (V * V).mT)
+            b_mode, v_mode = design_risk(lam, w_star, noise2, V, s2, h)
             acc_b += b_mode
             acc_v += v_mode
             errs.append(b_mode.sum(-1) + v_mode.sum(-1))

@@ -1,5 +1,6 @@
 """GUI-free sessions: a cached decomposition plus ``update(reg, ...)``."""
 
+from .curves import LearningCurveSession
 from .dynamics import TrainingSession
 from .filtering import RegularizationSession
 from .fourier import SpectrumSession
@@ -9,7 +10,7 @@ from .representations import RepresentationSession
 from .weights import WeightSession
 
 __all__ = [
-    "GraphFilterSession", "GraphSpectrumSession", "ImplicitSession",
+    "GraphFilterSession", "GraphSpectrumSession", "ImplicitSession", "LearningCurveSession",
     "RegularizationSession", "RepresentationSession", "SpectrumSession",
     "TrainingSession", "WeightSession",
 ]

@@ -6,6 +6,7 @@ use ``from spectrakit.widgets import RegularizationExplorer``. Needs the ``widge
 extra (``pip install spectrakit[widgets]``: ipywidgets, plotly, anywidget).
 """
 
+from .curves import LearningCurveExplorer
 from .dynamics import TrainingExplorer
 from .filtering import RegularizationExplorer
 from .fourier import SpectrumExplorer
@@ -15,7 +16,7 @@ from .representations import RepresentationExplorer
 from .weights import WeightExplorer
 
 __all__ = [
-    "GraphFilterExplorer", "GraphSpectrumExplorer", "ImplicitExplorer",
+    "GraphFilterExplorer", "GraphSpectrumExplorer", "ImplicitExplorer", "LearningCurveExplorer",
     "RegularizationExplorer", "RepresentationExplorer",
     "SpectrumExplorer", "TrainingExplorer", "WeightExplorer",
 ]

@@ -20,7 +20,10 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-__all__ = ["Coalescer", "StatusLine", "QuietFlag", "LogSlider", "FigureBox", "sync_figure_state", "format_value", "batch"]
+__all__ = [
+    "Coalescer", "StatusLine", "QuietFlag", "LogSlider", "FigureBox", "sync_figure_state", "format_value", "batch",
+    "move_control",
+]
 
 
 class Coalescer:
@@ -204,6 +207,22 @@ class StatusLine:
                 return None
 
         return wrapper
+
+
+def move_control(control, value, coalescer: Coalescer, *, before=None, **change) -> None:
+    """Set ``control`` to ``value`` as a user would, so that its handler submits the change.
+
+    A control already at ``value`` fires no change event, so ``change`` is submitted to
+    ``coalescer`` directly (``source="set"``): an explorer's ``set(...)`` always applies.
+    ``before`` runs just before a real move (e.g. to leave the exact value for a handler
+    that would otherwise read a slider's rounded one).
+    """
+    if control.value == value:
+        coalescer.submit(**change, source="set")
+        return
+    if before is not None:
+        before()
+    control.value = value
 
 
 def format_value(name: str, value: float) -> str:

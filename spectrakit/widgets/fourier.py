@@ -35,7 +35,7 @@ import xarray as xr
 from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
-from ._controls import FigureBox, _from_frontend, format_value
+from ._controls import FigureBox, _from_frontend, format_value, move_control
 from ._explorer import (
     FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
 )
@@ -256,11 +256,8 @@ class SpectrumExplorer(ExplorerBase):
             control = self.controls["sobolev"]
             if not (math.isfinite(sobolev) and control.min <= sobolev <= control.max):
                 raise ValueError(f"sobolev must be in [{control.min}, {control.max}] (the slider's range); got {sobolev!r}.")
-            if control.value == sobolev:  # no change event: submit as the handler would
-                self._coalescer.submit(sobolev=sobolev, source="set")
-            else:
-                self._sobolev_hint = sobolev
-                control.value = sobolev
+            move_control(control, sobolev, self._coalescer, before=lambda: setattr(self, "_sobolev_hint", sobolev),
+                         sobolev=sobolev)
         if reg is not None:
             self._reg_slider.set(reg)
 

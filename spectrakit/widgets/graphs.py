@@ -50,7 +50,7 @@ import xarray as xr
 from plotly.colors import qualitative
 
 from ..tuning.graphs import GraphFilterSession, GraphSpectrumSession
-from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, format_value
+from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, format_value, move_control
 from ._explorer import FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices
 
 __all__ = ["GraphSpectrumExplorer", "GraphFilterExplorer", "ORDERS"]
@@ -273,16 +273,9 @@ class GraphSpectrumExplorer:
                     f"n_clusters must be in [{control.min}, {control.max}] (0 = the eigengap's choice); "
                     f"got {n_clusters}."
                 )
-            if control.value == n_clusters:
-                self._coalescer.submit(n_clusters=n_clusters, source="set")
-            else:
-                control.value = n_clusters
+            move_control(control, n_clusters, self._coalescer, n_clusters=n_clusters)
         if k is not None:
-            control = self.controls["k"]
-            if control.value == k:
-                self._coalescer.submit(param=k, source="set")
-            else:
-                control.value = k
+            move_control(self.controls["k"], k, self._coalescer, param=k)
         if bandwidth is not None:
             self._bw_slider.set(bandwidth)
 
@@ -653,11 +646,7 @@ class GraphFilterExplorer(ExplorerBase):
             names = [v for _, v in self.controls["order"].options]
             if value not in names:
                 raise ValueError(f"order={order!r} is not in the order menu; choose 'exact' or one of {self._orders}.")
-            control = self.controls["order"]
-            if control.value == value:
-                self._coalescer.submit(order=None if value == "exact" else int(value), source="set")
-            else:
-                control.value = value
+            move_control(self.controls["order"], value, self._coalescer, order=None if value == "exact" else int(value))
         if reg is not None:
             self._reg_slider.set(reg)
 
