@@ -174,3 +174,11 @@ def test_cuda_equals_cpu():
     t_cpu, _ = hutchinson_trace(m_cpu, n, n_samples=20, seed=0)
     t_gpu, _ = hutchinson_trace(m_gpu, n, n_samples=20, seed=0, device="cuda")
     torch.testing.assert_close(t_gpu.cpu(), t_cpu, rtol=1e-9, atol=0)
+
+
+def test_hvp_with_a_parameter_the_loss_does_not_use():
+    # a frozen or unused parameter has no gradient: its rows and columns of H are zero
+    w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    unused = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
+    hv = hvp(lambda: (w**3).sum(), [w, unused], torch.tensor([1.0, 1.0, 5.0], dtype=torch.float64))
+    torch.testing.assert_close(hv, torch.tensor([6.0, 12.0, 0.0], dtype=torch.float64))  # H = diag(6 w, 0)

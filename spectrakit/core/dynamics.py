@@ -147,7 +147,7 @@ def _gradient_graph(loss_fn, params):
     """The gradient as a differentiable graph (first backward, create_graph=True)."""
     loss = _scalar_loss(loss_fn)
     grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for g in grads]
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
 
 
 def _check_vector(v, n: int, like: torch.Tensor, name: str) -> torch.Tensor:
