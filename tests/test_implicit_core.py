@@ -4,7 +4,6 @@ small-initialization theory, ScaledGD(lambda) against gradient descent at condit
 limit, EigenPro against numpy's eigh, its closed form, its predicted speed-up and the
 minimum-norm solution; bad input."""
 
-import contextlib
 import math
 
 import numpy as np
@@ -29,22 +28,7 @@ from spectrakit.core.implicit import (
 
 DT = torch.float64
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Dense LAPACK calls of a few hundred (here and in numpy) are no faster on several
-    threads, and on a busy 2-core CI machine they are 10-100x slower: use one."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - it comes with scikit-learn (test extra)
-        limits = contextlib.nullcontext()
-    else:
-        limits = threadpool_limits(1)
-    with limits:
-        yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gen(seed):

@@ -22,14 +22,7 @@ from spectrakit.core.implicit import (
 from spectrakit.tuning import ImplicitSession
 from spectrakit.tuning.implicit import default_lr
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny problems: one torch thread is as fast and not slowed by a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
+
+from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
+from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
 
 from spectrakit.tuning import TrainingSession  # noqa: E402
 from spectrakit.widgets import TrainingExplorer  # noqa: E402
@@ -28,15 +30,7 @@ from spectrakit.widgets import TrainingExplorer  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 N = 64
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small networks: one torch thread is as fast and not slowed by a busy machine (the
-    explorer does the same around its own work; session construction is ours)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def session(**kw):
@@ -51,16 +45,6 @@ def explorer(chunk=5, max_steps=400, **kw):
     return TrainingExplorer(session(**kw), chunk=chunk, max_steps=max_steps, interval_s=0.0)
 
 
-def arr(values):
-    return np.asarray(values, dtype=float)
-
-
-def assert_same_history(a, b):
-    for name in a.data_vars:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-    np.testing.assert_array_equal(a["step"].values, b["step"].values)
-
-
 # --------------------------------------------------------------------------- figures
 
 
@@ -68,13 +52,8 @@ def test_figures_fill_in_after_run():
     ex = explorer(hessian_k=2, hessian_every=5)
     assert set(ex.figures) == {"residual", "loss", "sharpness"}
     assert len(ex.trace("loss", "loss").y) == 1 and ex.session.step == 0
-    figures = dict(ex.figures)
-    traces = {k: dict(v) for k, v in ex._traces.items()}
-    ex.run(23)
-    h = ex.session.history
+    h = run_in_place(ex, 23)  # the same figures and traces, updated in place
     assert ex.session.step == 23 and h.sizes["step"] == 24
-    # the same figures and traces, updated in place
-    assert ex.figures == figures and all(ex.trace(f, k) is t for f, d in traces.items() for k, t in d.items())
     loss = ex.trace("loss", "loss")
     np.testing.assert_array_equal(arr(loss.x), h["step"].values)
     np.testing.assert_allclose(arr(loss.y), h["loss"].values)
@@ -255,13 +234,7 @@ def test_an_error_while_training_shows_and_stops(monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         ex.run(5)
     assert "boom" in ex.error and "training" in ex.status_text
-
-    async def main():
-        ex.start()
-        assert ex.running
-        await ex.wait()
-
-    asyncio.run(main())
+    asyncio.run(start_and_wait(ex))  # Start while broken: running at once, then the task stops
     assert not ex.running and isinstance(ex.task_error, RuntimeError) and "boom" in ex.error
     assert ex.controls["pause"].disabled and not ex.controls["start"].disabled
     monkeypatch.undo()
@@ -303,11 +276,7 @@ def test_checks():
 
 
 def test_start_without_an_event_loop_says_to_use_run():
-    ex = explorer()
-    with pytest.raises(RuntimeError, match=r"explorer\.run\(steps\)"):
-        ex.start()
-    ex.controls["start"].click()  # the button shows it instead
-    assert "explorer.run(steps)" in ex.error and not ex.running
+    assert_start_needs_a_loop(explorer())
 
 
 def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
@@ -319,24 +288,11 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 
     ex = explorer(chunk=3, hessian_k=1, hessian_every=4)
 
-    async def main():
-        ex.start()
-        while ex.session.step < 8:
-            await asyncio.sleep(0)
-        ex.pause()
-        await ex.wait()
-        assert not ex.running
-        ex.run(20 - ex.session.step)  # synchronous in between
+    def change(ex):  # while paused
         ex.set(lr=0.08)
         ex.flush()
-        ex.controls["start"].click()
-        while ex.session.step < 33:
-            await asyncio.sleep(0)
-        ex.controls["pause"].click()
-        await ex.wait()
 
-    asyncio.run(main())
-    ex.run(45 - ex.session.step)
+    pause_resume(ex, change)
     assert ex.session.step == ref.session.step == 45
     assert_same_history(ex.session.history, ref.session.history)
     np.testing.assert_array_equal(arr(ex.trace("loss", "loss").y), arr(ref.trace("loss", "loss").y))
@@ -344,31 +300,9 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 
 def test_streaming_leaves_the_loop_free_and_pause_stops_it():
     ex = TrainingExplorer(session(hessian_k=1, hessian_every=5), chunk=5, max_steps=10_000, interval_s=0.001)
-    seen = []
-    ticks = 0
-
-    async def other():
-        nonlocal ticks
-        while ex.session.step < 30:
-            seen.append(ex.session.step)
-            ticks += 1
-            await asyncio.sleep(0.001)
-        ex.controls["pause"].click()  # as the front end would, between chunks
-
-    async def main():
-        ex.start()
-        assert ex.running and ex.controls["start"].disabled
-        await other()
-        stopped_at = ex.session.step
-        assert not ex.running
-        await asyncio.sleep(0.05)
-        assert ex.session.step == stopped_at  # it stayed stopped
-        await ex.wait()
-        return stopped_at
-
-    stopped_at = asyncio.run(main())
+    stopped_at, seen, _ = stream_alongside(ex, 30)  # Pause clicked as the front end would, between chunks
     assert 30 <= stopped_at < 40 and stopped_at % 5 == 0  # after the chunk in progress
-    assert ticks >= 5 and len(set(seen)) >= 5  # the other coroutine ran while training
+    assert len(seen) >= 5 and len(set(seen)) >= 5  # the other coroutine ran while training
     assert 0 < min(s for s in seen if s > 0) < 30  # ... in between chunks, not after
     assert "paused" in ex.status_text and len(ex.trace("loss", "loss").y) == stopped_at + 1
 
@@ -377,19 +311,12 @@ def test_start_stops_at_max_steps_and_a_rebuild_keeps_running():
     ex = explorer(chunk=4, max_steps=10)
 
     async def main():
-        ex.start()
-        await ex.wait()
+        await start_and_wait(ex)
         assert ex.session.step == 10 and not ex.running and "max_steps = 10" in ex.status_text
         ex.start()  # at max_steps: says so, does not run
         assert not ex.running and "Reset" in ex.status_text
         ex.reset()
-        ex.start()
-        while ex.session.step < 4:
-            await asyncio.sleep(0)
-        ex.set(sigma=1.5)  # rebuild while running: restarts from 0 and keeps training
-        ex.flush()
-        assert ex.session.step == 0 and ex.running and "training continues" in ex.status_text
-        await ex.wait()
+        await change_while_running(ex, sigma=1.5)  # a rebuild while running: from 0, and it keeps training
 
     asyncio.run(main())
     assert ex.session.fourier_features == 1.5 and ex.session.step == 10

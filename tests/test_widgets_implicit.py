@@ -11,23 +11,18 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
+from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
+
 from spectrakit.tuning import ImplicitSession  # noqa: E402
 from spectrakit.widgets import ImplicitExplorer  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny problems: one torch thread is as fast and not slowed by a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def session(**kw):
@@ -40,17 +35,6 @@ def explorer(chunk=10, max_steps=1000, throttle_s=0.05, **kw):
     return ImplicitExplorer(session(**kw), chunk=chunk, max_steps=max_steps, interval_s=0.0, throttle_s=throttle_s)
 
 
-def arr(values):
-    return np.asarray(values, dtype=float)
-
-
-def assert_same_history(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
-    for name in a.data_vars:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-    np.testing.assert_array_equal(a["step"].values, b["step"].values)
-
-
 # --------------------------------------------------------------------------- figures
 
 
@@ -58,13 +42,8 @@ def test_figures_fill_in_after_run_and_equal_the_history():
     ex = explorer(chunk=50)
     assert set(ex.figures) == {"singular_values", "loss"}
     assert ex.modes == list(range(1, 11)) and len(ex.trace("singular_values", "mode1").y) == 1
-    figures = dict(ex.figures)
-    traces = {k: dict(v) for k, v in ex._traces.items()}
-    ex.run(250)
-    h = ex.session.history
+    h = run_in_place(ex, 250)  # the same figures and traces, updated in place
     assert ex.session.step == 250 and h.sizes["step"] == 251
-    # the same figures and traces, updated in place
-    assert ex.figures == figures and all(ex.trace(f, k) is t for f, d in traces.items() for k, t in d.items())
     steps, modes, values = ex.singular_value_lines()
     np.testing.assert_array_equal(steps, h["step"].values)
     np.testing.assert_allclose(values, h["singular_values"].sel(mode=modes).values)
@@ -301,12 +280,7 @@ def test_divergence_shows_and_stops_and_reset_recovers():
         ex.run(200)
     assert ex.session.step < 200 and "raise damping" in ex.error
     assert "error in training (stopped at step" in ex.status_text
-
-    async def main():
-        ex.start()
-        await ex.wait()
-
-    asyncio.run(main())  # the same under Start: shown, and the task stops
+    asyncio.run(start_and_wait(ex))  # the same under Start: shown, and the task stops
     assert not ex.running and isinstance(ex.task_error, FloatingPointError) and "raise damping" in ex.error
     ex.set(damping=1e-2)
     ex.flush()
@@ -328,24 +302,11 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 
     ex = explorer(chunk=3, optimizer="scaledgd", width=6)
 
-    async def main():
-        ex.start()
-        while ex.session.step < 8:
-            await asyncio.sleep(0)
-        ex.pause()
-        await ex.wait()
-        assert not ex.running
-        ex.run(20 - ex.session.step)  # synchronous in between
-        ex.set(damping=0.03)  # while paused
+    def change(ex):  # while paused
+        ex.set(damping=0.03)
         ex.flush()
-        ex.controls["start"].click()
-        while ex.session.step < 33:
-            await asyncio.sleep(0)
-        ex.controls["pause"].click()
-        await ex.wait()
 
-    asyncio.run(main())
-    ex.run(45 - ex.session.step)
+    pause_resume(ex, change)
     assert ex.session.step == ref.session.step == 45
     assert_same_history(ex.session.history, ref.session.history)
     np.testing.assert_array_equal(ex.singular_value_lines()[2], ref.singular_value_lines()[2])
@@ -354,58 +315,24 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 def test_streaming_leaves_the_loop_free_and_a_damping_move_applies_while_running():
     ex = explorer(chunk=5, max_steps=10_000, optimizer="scaledgd")
     ex.interval_s = 0.001
-    seen = []
-    moved_at = []
 
-    async def other():
-        while ex.session.step < 40:
-            seen.append(ex.session.step)
-            if not moved_at and ex.session.step >= 15:
-                ex.controls["damping"].value = -0.5  # as the front end would, between chunks
-                moved_at.append(ex.session.step)
-            await asyncio.sleep(0.001)
-        ex.controls["pause"].click()
+    def move(ex):  # the slider, as the front end would, between chunks
+        ex.controls["damping"].value = -0.5
 
-    async def main():
-        ex.start()
-        assert ex.running and ex.controls["start"].disabled
-        await other()
-        stopped_at = ex.session.step
-        assert not ex.running
-        await asyncio.sleep(0.05)
-        assert ex.session.step == stopped_at  # it stayed stopped
-        await ex.wait()
-        return stopped_at
-
-    stopped_at = asyncio.run(main())
+    stopped_at, seen, t = stream_alongside(ex, 40, move, move_at=15)
     assert 40 <= stopped_at < 50 and stopped_at % 5 == 0  # after the chunk in progress
     assert len(set(seen)) >= 5 and 0 < min(s for s in seen if s > 0) < 40  # the other coroutine ran in between
     d = ex.session.history["damping"]
-    t = moved_at[0]
     assert float(d.sel(step=t)) == 0.1 and np.all(d.sel(step=slice(t + 1, None)).values == 10**-0.5)
     assert "paused" in ex.status_text and len(ex.trace("loss", "loss").y) == stopped_at + 1 and ex.error is None
 
 
 def test_start_without_an_event_loop_says_to_use_run():
-    ex = explorer()
-    with pytest.raises(RuntimeError, match=r"explorer\.run\(steps\)"):
-        ex.start()
-    ex.controls["start"].click()
-    assert "explorer.run(steps)" in ex.error and not ex.running
+    assert_start_needs_a_loop(explorer())
 
 
 def test_init_scale_change_while_running_keeps_training():
     ex = explorer(chunk=4, max_steps=12)
-
-    async def main():
-        ex.start()
-        while ex.session.step < 4:
-            await asyncio.sleep(0)
-        ex.set(init_scale=1e-3)
-        ex.flush()
-        assert ex.session.step == 0 and ex.running and "training continues" in ex.status_text
-        await ex.wait()
-
-    asyncio.run(main())
+    asyncio.run(change_while_running(ex, init_scale=1e-3))
     assert ex.session.init_scale == 1e-3 and ex.session.step == 12 and not ex.running
     assert math.isclose(ex.lr, 0.05) and "max_steps = 12" in ex.status_text

@@ -11,23 +11,18 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
+from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
+
 from spectrakit.tuning import WeightSession  # noqa: E402
 from spectrakit.widgets import WeightExplorer  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one torch thread is as fast and not slowed by a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def session(**kw):
@@ -42,17 +37,6 @@ def explorer(chunk=5, max_steps=None, **kw):
     return WeightExplorer(session(**kw), chunk=chunk, max_steps=max_steps, interval_s=0.0, throttle_s=0.0)
 
 
-def arr(values):
-    return np.asarray(values, dtype=float)
-
-
-def assert_same_history(a, b):
-    assert set(a.data_vars) == set(b.data_vars)
-    for name in a.data_vars:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
-    np.testing.assert_array_equal(a["step"].values, b["step"].values)
-
-
 def spectrum_steps(h):
     return h["step"].values[np.isfinite(h["spectral_norm"].values[:, 0])]
 
@@ -64,13 +48,8 @@ def test_figures_fill_in_after_run_and_equal_the_history():
     ex = explorer()
     assert set(ex.figures) == {"histogram", "norms", "lipschitz", "loss"}
     assert ex.max_steps == 60 and ex.task_boundaries == [20, 40]  # the whole sequence, by default
-    figures = dict(ex.figures)
-    traces = {k: dict(v) for k, v in ex._traces.items()}
-    ex.run(45)
-    h = ex.session.history
+    h = run_in_place(ex, 45)  # the same figures and traces, updated in place
     assert ex.session.step == 45 and h.sizes["step"] == 46 and h.sizes["layer"] == 3
-    # the same figures and traces, updated in place
-    assert ex.figures == figures and all(ex.trace(f, k) is t for f, d in traces.items() for k, t in d.items())
 
     # histogram: the latest spectrum step, np.histogram of the recorded singular values per layer
     step, edges, counts = ex.histogram()
@@ -378,12 +357,7 @@ def test_divergence_shows_and_stops_and_reset_recovers():
         ex.run(100)
     assert ex.session.step < 100 and "diverged" in ex.error and "lower lr" in ex.error
     assert "error in training (stopped at step" in ex.status_text
-
-    async def main():
-        ex.start()
-        await ex.wait()
-
-    asyncio.run(main())  # the same under Start: shown, and the task stops
+    asyncio.run(start_and_wait(ex))  # the same under Start: shown, and the task stops
     assert not ex.running and isinstance(ex.task_error, FloatingPointError) and "lower lr" in ex.error
     ex.set(lr=0.01, reg=0.1)
     ex.flush()
@@ -406,25 +380,12 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 
     ex = explorer(chunk=3, reg=0.1)
 
-    async def main():
-        ex.start()
-        while ex.session.step < 8:
-            await asyncio.sleep(0)
-        ex.pause()
-        await ex.wait()
-        assert not ex.running
-        ex.run(20 - ex.session.step)  # synchronous in between
-        ex.controls["reg"].value = math.log10(0.5)  # the sliders, while paused
+    def change(ex):  # the sliders, while paused
+        ex.controls["reg"].value = math.log10(0.5)
         ex.set(target=2.0)
         ex.flush()
-        ex.controls["start"].click()
-        while ex.session.step < 33:
-            await asyncio.sleep(0)
-        ex.controls["pause"].click()
-        await ex.wait()
 
-    asyncio.run(main())
-    ex.run(45 - ex.session.step)
+    pause_resume(ex, change)
     assert ex.session.step == ref.session.step == 45
     h = ex.session.history
     assert h["reg"].sel(step=20) == 0.1 and h["reg"].sel(step=21) == pytest.approx(0.5)
@@ -439,58 +400,24 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
 def test_streaming_leaves_the_loop_free_and_a_reg_move_applies_while_running():
     ex = explorer(chunk=5, max_steps=10_000, reg=0.1)
     ex.interval_s = 0.001
-    seen = []
-    moved_at = []
 
-    async def other():
-        while ex.session.step < 40:
-            seen.append(ex.session.step)
-            if not moved_at and ex.session.step >= 15:
-                ex.controls["reg_off"].value = True  # as the front end would, between chunks
-                moved_at.append(ex.session.step)
-            await asyncio.sleep(0.001)
-        ex.controls["pause"].click()
+    def move(ex):  # the checkbox, as the front end would, between chunks
+        ex.controls["reg_off"].value = True
 
-    async def main():
-        ex.start()
-        assert ex.running and ex.controls["start"].disabled
-        await other()
-        stopped_at = ex.session.step
-        assert not ex.running
-        await asyncio.sleep(0.05)
-        assert ex.session.step == stopped_at  # it stayed stopped
-        await ex.wait()
-        return stopped_at
-
-    stopped_at = asyncio.run(main())
+    stopped_at, seen, t = stream_alongside(ex, 40, move, move_at=15)
     assert 40 <= stopped_at < 50 and stopped_at % 5 == 0  # after the chunk in progress
     assert len(set(seen)) >= 5 and 0 < min(s for s in seen if s > 0) < 40  # the other coroutine ran in between
     reg = ex.session.history["reg"]
-    t = moved_at[0]
     assert float(reg.sel(step=t)) == 0.1 and np.all(reg.sel(step=slice(t + 1, None)).values == 0.0)
     assert "paused" in ex.status_text and len(ex.trace("loss", "loss").y) == stopped_at + 1 and ex.error is None
 
 
 def test_start_without_an_event_loop_says_to_use_run():
-    ex = explorer()
-    with pytest.raises(RuntimeError, match=r"explorer\.run\(steps\)"):
-        ex.start()
-    ex.controls["start"].click()
-    assert "explorer.run(steps)" in ex.error and not ex.running
+    assert_start_needs_a_loop(explorer())
 
 
 def test_method_switch_while_running_keeps_training():
     ex = explorer(chunk=4, tasks=1, steps_per_task=12)
-
-    async def main():
-        ex.start()
-        while ex.session.step < 4:
-            await asyncio.sleep(0)
-        ex.set(method="normalize")
-        ex.flush()
-        assert ex.session.step == 0 and ex.running and "training continues" in ex.status_text
-        await ex.wait()
-
-    asyncio.run(main())
+    asyncio.run(change_while_running(ex, method="normalize"))
     assert ex.session.method == "normalize" and ex.session.step == 12 and not ex.running
     assert "max_steps = 12" in ex.status_text
