@@ -388,17 +388,6 @@ def _triage(window, nperseg, n: int, device, dtype, *, stacklevel: int = 4):
     return win, nperseg
 
 
-def _segment_params(n, window, nperseg, noverlap, nfft, default_noverlap, device, dtype):
-    win, nperseg = _triage(window, nperseg, n, device, dtype, stacklevel=5)
-    nfft = nperseg if nfft is None else int(nfft)
-    if nfft < nperseg:
-        raise ValueError(f"nfft={nfft} must be >= nperseg={nperseg}.")
-    noverlap = default_noverlap(nperseg) if noverlap is None else int(noverlap)
-    if not 0 <= noverlap < nperseg:
-        raise ValueError(f"noverlap={noverlap} must be >= 0 and less than nperseg={nperseg}.")
-    return win, nperseg, noverlap, nfft
-
-
 def _scale_from_sums(scaling: str, fs: float, sum_w: float, sum_w2: float) -> float:
     """``1/(fs sum(w**2))`` (density) or ``1/sum(w)**2`` (spectrum)."""
     if scaling == "density":
@@ -412,14 +401,6 @@ def _scale(win: torch.Tensor, fs: float, scaling: str) -> float:
     return _scale_from_sums(scaling, fs, float(win.sum()), float((win * win).sum()))
 
 
-def _segment_fft(x, win, nperseg, noverlap, nfft, detrend_type, onesided):
-    """(..., n) -> (..., nseg, nfreq): the DFT of each detrended, windowed segment."""
-    seg = _detrend(x.unfold(-1, nperseg, nperseg - noverlap), -1, detrend_type)
-    if not bool((win == 1).all()):  # boxcar: no product to pay for
-        seg = seg * win
-    return torch.fft.rfft(seg, n=nfft) if onesided else torch.fft.fft(seg, n=nfft)
-
-
 def _onesided_factor(n: int, nfft: int, scale: float, dtype, device) -> torch.Tensor:
     """``scale`` times 2 for every bin but 0 (and Nyquist for even nfft)."""
     factor = torch.full((n,), 2.0 * scale, dtype=_real_dtype(dtype), device=device)
@@ -429,9 +410,17 @@ def _onesided_factor(n: int, nfft: int, scale: float, dtype, device) -> torch.Te
     return factor
 
 
-def _double_onesided(P: torch.Tensor, nfft: int) -> torch.Tensor:
-    """Double every bin but 0 (and Nyquist for even nfft) along the last axis."""
-    return P * _onesided_factor(P.shape[-1], nfft, 1.0, P.dtype, P.device)
+def _scale_onesided_(P: torch.Tensor, scale: float, nfft: int, onesided: bool) -> torch.Tensor:
+    """``P *= scale``, doubled for every bin but 0 (and Nyquist for even ``nfft``) along
+    the last axis when one-sided: one in-place product (``P`` is a temporary)."""
+    if onesided:
+        return P.mul_(_onesided_factor(P.shape[-1], nfft, scale, P.dtype, P.device))
+    return P.mul_(scale)
+
+
+def _abs2(X: torch.Tensor) -> torch.Tensor:
+    """``|X|**2`` of a complex tensor, as a new real tensor."""
+    return X.real.square().add_(X.imag.square())
 
 
 def _median_bias(n: int) -> float:
@@ -480,38 +469,74 @@ def _freqs(nfft: int, fs: float, onesided: bool, like: torch.Tensor) -> torch.Te
     return (rfftfreq if onesided else fftfreq)(nfft, 1.0 / fs, device=like.device, dtype=_real_dtype(like.dtype))
 
 
-def _welch_core(x, y, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, average):
-    """scipy.signal.csd (y given) or welch (y None): (freqs, P) with freq at ``axis``."""
-    fs, ax, xm, ym = _along_axis(
-        x, y, fs, axis, length_note="(scipy.signal.csd zero-pads the shorter one; spectrakit asks you to)"
-    )
-    if average not in ("mean", "median"):
+class _Segments(NamedTuple):
+    """The checked input and segment parameters of an estimate from windowed segments
+    (welch, csd, coherence, stft, spectrogram), from :func:`_segments`."""
+
+    fs: float
+    axis: int  # the input's axis: the frequency axis goes back there
+    x: torch.Tensor  # the input with ``axis`` last
+    y: torch.Tensor | None
+    onesided: bool
+    win: torch.Tensor
+    nperseg: int
+    noverlap: int
+    nfft: int
+    detrend: object
+
+    def fft(self, t: torch.Tensor) -> torch.Tensor:
+        """(..., n) -> (..., nseg, nfreq): the DFT of each detrended, windowed segment."""
+        seg = _detrend(t.unfold(-1, self.nperseg, self.nperseg - self.noverlap), -1, self.detrend)
+        if not bool((self.win == 1).all()):  # boxcar: no product to pay for
+            seg = seg * self.win
+        return torch.fft.rfft(seg, n=self.nfft) if self.onesided else torch.fft.fft(seg, n=self.nfft)
+
+    def freqs(self, like: torch.Tensor) -> torch.Tensor:
+        return _freqs(self.nfft, self.fs, self.onesided, like)
+
+    def by_rows(self, fn, like: torch.Tensor):
+        """``(freqs, fn(x, y))`` with ``fn`` mapping rows (..., n) to (..., nfreq), run a
+        few rows at a time on the CPU, and the frequency axis moved to ``axis``."""
+        return self.freqs(like), _in_row_blocks(fn, self.x, self.y).movedim(-1, self.axis)
+
+
+def _segments(x, y, fs, axis, *, window, nperseg, noverlap, nfft, detrend, return_onesided,
+              default_noverlap=lambda n: n // 2, average=None, length_note: str = "", stacklevel: int = 5):
+    """Check ``x`` (and ``y``) along ``axis`` and fill in the segment parameters as
+    scipy.signal does (``stacklevel`` for the warning about a too long ``nperseg``)."""
+    fs, ax, xm, ym = _along_axis(x, y, fs, axis, length_note=length_note)
+    if average is not None and average not in ("mean", "median"):
         raise ValueError(f"average={average!r} must be 'mean' or 'median'.")
     onesided = bool(return_onesided) and not x.is_complex() and not (y is not None and y.is_complex())
-    win, nperseg, noverlap, nfft = _segment_params(
-        xm.shape[-1], window, nperseg, noverlap, nfft, lambda n: n // 2, x.device, x.dtype
+    win, nperseg = _triage(window, nperseg, xm.shape[-1], x.device, x.dtype, stacklevel=stacklevel)
+    nfft = nperseg if nfft is None else int(nfft)
+    if nfft < nperseg:
+        raise ValueError(f"nfft={nfft} must be >= nperseg={nperseg}.")
+    noverlap = default_noverlap(nperseg) if noverlap is None else int(noverlap)
+    if not 0 <= noverlap < nperseg:
+        raise ValueError(f"noverlap={noverlap} must be >= 0 and less than nperseg={nperseg}.")
+    return _Segments(fs, ax, xm, ym, onesided, win, nperseg, noverlap, nfft, detrend)
+
+
+def _welch_core(x, y, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, average):
+    """scipy.signal.csd (y given) or welch (y None): (freqs, P) with freq at ``axis``."""
+    seg = _segments(
+        x, y, fs, axis, window=window, nperseg=nperseg, noverlap=noverlap, nfft=nfft, detrend=detrend,
+        return_onesided=return_onesided, average=average,
+        length_note="(scipy.signal.csd zero-pads the shorter one; spectrakit asks you to)",
     )
-    scale = _scale(win, fs, scaling)
+    scale = _scale(seg.win, seg.fs, scaling)
 
     def spectra(xb, yb):
-        X = _segment_fft(xb, win, nperseg, noverlap, nfft, detrend, onesided)
-        if yb is None:
-            P = X.real.square().add_(X.imag.square())
-        else:
-            P = X.conj() * _segment_fft(yb, win, nperseg, noverlap, nfft, detrend, onesided)
-        # scale and one-sided doubling in one in-place product (P is a temporary)
-        if onesided:
-            P.mul_(_onesided_factor(P.shape[-1], nfft, scale, P.dtype, P.device))
-        else:
-            P.mul_(scale)
+        X = seg.fft(xb)
+        P = _scale_onesided_(_abs2(X) if yb is None else X.conj() * seg.fft(yb), scale, seg.nfft, seg.onesided)
         if P.shape[-2] == 1:
             return P.squeeze(-2)
         if average == "median":
             return _median(P, -2) / _median_bias(P.shape[-2])
         return P.mean(dim=-2)
 
-    P = _in_row_blocks(spectra, xm, ym)
-    return _freqs(nfft, fs, onesided, x), P.movedim(-1, ax)
+    return seg.by_rows(spectra, x)
 
 
 _BLOCK_BYTES = 4 * 2**20
@@ -663,10 +688,8 @@ def periodogramn(
             xd = xd * w.reshape(view)
     scale = _scale_from_sums(scaling, math.prod(fs), sum_w, sum_w2)
     X = torch.fft.rfftn(xd, dim=axes) if onesided else torch.fft.fftn(xd, dim=axes)
-    P = (X.real.square() + X.imag.square()) * scale
+    P = _scale_onesided_(_abs2(X).movedim(axes[-1], -1), scale, x.shape[axes[-1]], onesided).movedim(-1, axes[-1])
     rdt = _real_dtype(x.dtype)
-    if onesided:
-        P = _double_onesided(P.movedim(axes[-1], -1), x.shape[axes[-1]]).movedim(-1, axes[-1])
     freqs = [
         (rfftfreq if (onesided and i == len(axes) - 1) else fftfreq)(x.shape[a], 1.0 / f, device=x.device, dtype=rdt)
         for i, (a, f) in enumerate(zip(axes, fs))
@@ -774,19 +797,16 @@ def coherence(
     >>> bool(torch.allclose(C[1:], torch.ones(()).double()))
     True
     """
-    fs, ax, xm, ym = _along_axis(x, y, fs, axis)
-    onesided = not (x.is_complex() or y.is_complex())
-    win, nperseg, noverlap, nfft = _segment_params(
-        xm.shape[-1], window, nperseg, noverlap, nfft, lambda n: n // 2, x.device, x.dtype
-    )
-    X = _segment_fft(xm, win, nperseg, noverlap, nfft, detrend, onesided)
-    Y = _segment_fft(ym, win, nperseg, noverlap, nfft, detrend, onesided)
-    # scale and one-sided doubling cancel in the ratio
-    Pxx = (X.real.square() + X.imag.square()).mean(dim=-2)
-    Pyy = (Y.real.square() + Y.imag.square()).mean(dim=-2)
-    Pxy = (X.conj() * Y).mean(dim=-2)
-    C = (Pxy.real.square() + Pxy.imag.square()) / Pxx / Pyy
-    return _freqs(nfft, fs, onesided, x), C.movedim(-1, ax)
+    seg = _segments(x, y, fs, axis, window=window, nperseg=nperseg, noverlap=noverlap, nfft=nfft, detrend=detrend,
+                    return_onesided=True, stacklevel=4)
+
+    def ratio(xb, yb):
+        X, Y = seg.fft(xb), seg.fft(yb)
+        # scale and one-sided doubling cancel in the ratio
+        Pxx, Pyy = _abs2(X).mean(dim=-2), _abs2(Y).mean(dim=-2)
+        return _abs2((X.conj() * Y).mean(dim=-2)).div_(Pxx).div_(Pyy)
+
+    return seg.by_rows(ratio, x)
 
 
 # ----------------------------------------------------------------------------- STFT
@@ -825,11 +845,9 @@ def _unwrap(p: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _stft_core(x, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling, axis, mode,
                boundary, padded, default_noverlap):
-    fs, ax, xm, _ = _along_axis(x, None, fs, axis)
-    onesided = bool(return_onesided) and not x.is_complex()
-    win, nperseg, noverlap, nfft = _segment_params(
-        xm.shape[-1], window, nperseg, noverlap, nfft, default_noverlap, x.device, x.dtype
-    )
+    seg = _segments(x, None, fs, axis, window=window, nperseg=nperseg, noverlap=noverlap, nfft=nfft, detrend=detrend,
+                    return_onesided=return_onesided, default_noverlap=default_noverlap)
+    fs, ax, xm, _, onesided, win, nperseg, noverlap, nfft, _ = seg
     step = nperseg - noverlap
     if boundary is not None:
         if boundary not in ("even", "odd", "constant", "zeros"):
@@ -840,11 +858,9 @@ def _stft_core(x, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesid
         if nadd:
             xm = torch.cat([xm, xm.new_zeros(xm.shape[:-1] + (nadd,))], dim=-1)
     scale = _scale(win, fs, scaling)
-    X = _segment_fft(xm, win, nperseg, noverlap, nfft, detrend, onesided)  # (..., nseg, nfreq)
+    X = seg.fft(xm)  # (..., nseg, nfreq)
     if mode == "psd":
-        R = (X.real.square() + X.imag.square()) * scale
-        if onesided:
-            R = _double_onesided(R, nfft)
+        R = _scale_onesided_(_abs2(X), scale, nfft, onesided)
     else:
         R = X * math.sqrt(scale)
         if mode == "magnitude":
@@ -860,7 +876,7 @@ def _stft_core(x, *, fs, window, nperseg, noverlap, nfft, detrend, return_onesid
     times = (nperseg / 2 + step * torch.arange(nseg, dtype=rdt, device=x.device)) / fs
     if boundary is not None:
         times = times - (nperseg / 2) / fs
-    freqs = _freqs(nfft, fs, onesided, x)
+    freqs = seg.freqs(x)
     R = R.transpose(-1, -2).movedim(-2, ax)  # freq at axis, segments last (scipy's layout)
     return freqs, times, R
 

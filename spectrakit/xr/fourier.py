@@ -762,30 +762,24 @@ def _freq_dims_for_dataset(ds: xr.Dataset, dim) -> list:
 # ----------------------------------------------------------------------------- power spectra
 
 
-def _power_block(x, *, method, naxes, fs, params, shifts, label, device, dtype):
+def _periodogramn_block(x, *, naxes, fs, params, shifts, label, device, dtype):
     t = _block_tensor(x, label, device, dtype)
     axes = tuple(range(t.ndim - naxes, t.ndim))
-    if method == "periodogramn":
-        _, P = core.periodogramn(t, axes, fs, **params)
-    elif method == "periodogram":
-        _, P = core.periodogram(t, fs[0], axis=-1, **params)
-    else:
-        _, P = core.welch(t, fs[0], axis=-1, **params)
+    _, P = core.periodogramn(t, axes, fs, **params)
     full = tuple(a for a, s in zip(axes, shifts) if s)
     if full:
         P = torch.fft.fftshift(P, dim=full)
     return to_numpy(P)
 
 
-def _cross_block(x, y, *, method, fs, params, shift, truncate, names, device, dtype):
-    tx = _block_tensor(x, names[0], device, dtype)
-    ty = _block_tensor(y, names[1], device, dtype)
+def _segments_block(*blocks, method, fs, params, shift, truncate, names, device, dtype):
+    """core.welch (one block), core.csd or core.coherence (two) along the last axis, on
+    the first ``truncate`` samples when given; fftshifted when ``shift``."""
+    ts = [_block_tensor(b, name, device, dtype) for b, name in zip(blocks, names)]
     if truncate is not None:
-        tx, ty = tx[..., :truncate], ty[..., :truncate]
-    if method == "coherence":
-        _, P = core.coherence(tx, ty, fs, axis=-1, **params)
-    else:
-        _, P = core.csd(tx, ty, fs, axis=-1, **params)
+        ts = [t[..., :truncate] for t in ts]
+    estimate = {"welch": core.welch, "csd": core.csd, "coherence": core.coherence}[method]
+    _, P = estimate(*ts, fs, axis=-1, **params)
     if shift:
         P = torch.fft.fftshift(P, dim=-1)
     return to_numpy(P)
@@ -849,15 +843,18 @@ def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, defaul
     return window, nperseg, noverlap, nfft
 
 
-def _power_units(da: xr.DataArray, axes: Sequence[_Axis], scaling: str) -> dict:
+def _power_units(da: xr.DataArray, axes: Sequence[_Axis], scaling: str, other: xr.DataArray | None = None) -> dict:
+    """The units of ``|X|**2`` (of ``conj(X) * Y`` with ``other``), per unit frequency
+    for a density: none unless the data (and the axes, for a density) have units."""
     u = da.attrs.get("units")
-    if not u:
+    v = u if other is None else other.attrs.get("units")
+    if not (u and v):
         return {}
-    sq = f"{_simple_units(u)}^2"
+    prod = f"{_simple_units(u)}^2" if u == v else f"{_simple_units(u)} {_simple_units(v)}"
     if scaling == "spectrum":
-        return {"units": sq}
+        return {"units": prod}
     if all(ax.units for ax in axes):
-        return {"units": " ".join([sq] + [ax.units for ax in axes])}
+        return {"units": " ".join([prod] + [ax.units for ax in axes])}
     return {}
 
 
@@ -884,16 +881,54 @@ def _periodogram_length(ax: _Axis, nfft, window) -> tuple[int, int]:
     return length, n
 
 
-def _welch_params(ax: _Axis, *, window, detrend, nperseg, noverlap, nfft, average, scaling, onesided):
-    """(keyword arguments of core.welch / core.csd along ``ax``, filled in as scipy.signal
-    does; the attrs that record them)."""
-    average = "mean" if average is None else average
-    _check_choice(average, "average", ("mean", "median"))
+def _welch_segments(ax: _Axis, *, window, detrend, nperseg, noverlap, nfft, stacklevel: int) -> dict:
+    """Welch's segments along ``ax`` filled in as scipy.signal does (Hann window,
+    ``nperseg`` 256 at most the length, ``noverlap = nperseg // 2``): the keyword
+    arguments of core.welch, core.csd and core.coherence they make."""
     window, nperseg, noverlap, nfft = _segments(ax, window, nperseg, noverlap, nfft, "hann", lambda k: k // 2,
-                                                stacklevel=5)
-    params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "detrend": detrend,
-              "return_onesided": onesided, "scaling": scaling, "average": average}
-    return params, {"nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "average": average}
+                                                stacklevel=stacklevel)
+    return {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": nfft, "detrend": detrend}
+
+
+def _spectrum_along(das, labels, ax: _Axis, tensor, *, method, window, detrend, nperseg, noverlap, nfft, average,
+                    scaling, onesided, device, dtype) -> xr.DataArray:
+    """The power spectrum of one DataArray, or the cross spectrum of two, along ``ax``:
+    core.welch or core.csd, by ``method``.
+
+    ``"periodogram"``: one segment spanning the dim (default window boxcar; a shorter
+    ``nfft`` truncates the data, as scipy.signal.periodogram does); ``"welch"``: the
+    segments of :func:`_welch_segments`, averaged by ``average``. Called by the public
+    functions only: the nperseg warning names their caller's line.
+    """
+    onesided = bool(onesided)
+    attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided)}
+    truncate = None
+    if method == "periodogram":
+        window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
+        length, n = _periodogram_length(ax, nfft, window)
+        if n < ax.size:
+            truncate = n
+        params = {"window": window, "nperseg": n, "noverlap": 0, "nfft": length, "detrend": detrend}
+        average = "mean"
+        if nfft is not None:
+            attrs["nfft"] = length
+    else:
+        average = "mean" if average is None else average
+        _check_choice(average, "average", ("mean", "median"))
+        params = _welch_segments(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
+                                 stacklevel=6)
+        attrs.update(nperseg=params["nperseg"], noverlap=params["noverlap"], nfft=params["nfft"], average=average)
+    params.update(return_onesided=onesided, scaling=scaling, average=average)
+    attrs["window"] = _window_attr(params["window"])
+    coord = _freq_coord(ax, params["nfft"], onesided)
+    dev, dts, dt = _settings(device, dtype, tensor)
+    cross = len(das) == 2
+    result = _apply_segments(das, labels, ax, coord, _np_dtype(dt, cross), method="csd" if cross else "welch",
+                             params=params, shift=not onesided, truncate=truncate, device=dev, dtype=dts)
+    kind = "cross" if cross else "power"
+    attrs.update(device=dev, long_name=f"{kind} spectral density" if scaling == "density" else f"{kind} spectrum")
+    attrs.update(_power_units(das[0], [ax], scaling, das[-1]))
+    return _finish(result, das[0], {ax.dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
 
 
 def power(
@@ -989,41 +1024,32 @@ def power(
     _check_data(da, label, allow_complex=False)
     dims = _dims_list(da, dim, label, default_all=False)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
+    if len(dims) == 1:
+        return _spectrum_along([da], [label], axes[0], tensor, method=method, window=window, detrend=detrend,
+                               nperseg=nperseg, noverlap=noverlap, nfft=nfft, average=average, scaling=scaling,
+                               onesided=onesided, device=device, dtype=dtype)
+    if method == "welch":
+        raise ValueError(f"dim={dim!r}: method='welch' works along one dim; use method='periodogram' over several.")
+    window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
+    _not_for(method, f"over several dims {dims}; it applies to one dim", nfft=nfft)
+    if not isinstance(window, (str, tuple)):
+        raise ValueError("window must be a name or (name, parameter) tuple over several dims (one window per dim).")
     onesided = bool(onesided)
-    fs = tuple(1.0 / ax.spacing for ax in axes)
-    attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided)}
-    if method == "periodogram":
-        window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
-        if len(dims) > 1:
-            _not_for(method, f"over several dims {dims}; it applies to one dim", nfft=nfft)
-            if not isinstance(window, (str, tuple)):
-                raise ValueError("window must be a name or (name, parameter) tuple over several dims (one window per dim).")
-            block_method, params, lengths = "periodogramn", {"window": window, "detrend": detrend, "return_onesided": onesided, "scaling": scaling}, [ax.size for ax in axes]
-        else:
-            length, _ = _periodogram_length(axes[0], nfft, window)
-            block_method, params, lengths = "periodogram", {"window": window, "nfft": nfft, "detrend": detrend, "return_onesided": onesided, "scaling": scaling}, [length]
-            if nfft is not None:
-                attrs["nfft"] = length
-    else:
-        if len(dims) > 1:
-            raise ValueError(f"dim={dim!r}: method='welch' works along one dim; use method='periodogram' over several.")
-        params, welch_attrs = _welch_params(axes[0], window=window, detrend=detrend, nperseg=nperseg,
-                                            noverlap=noverlap, nfft=nfft, average=average, scaling=scaling,
-                                            onesided=onesided)
-        window, block_method, lengths = params["window"], "welch", [params["nfft"]]
-        attrs.update(welch_attrs)
-    attrs["window"] = _window_attr(window)
+    params = {"window": window, "detrend": detrend, "return_onesided": onesided, "scaling": scaling}
+    attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided),
+             "window": _window_attr(window)}
     coords = {}
     shifts = []
-    for i, (ax, length) in enumerate(zip(axes, lengths)):
+    for i, ax in enumerate(axes):
         halved = onesided and i == len(axes) - 1
-        coords[ax.freq_dim] = _freq_coord(ax, length, halved)
+        coords[ax.freq_dim] = _freq_coord(ax, ax.size, halved)
         shifts.append(not halved)
     dev, dts, dt = _settings(device, dtype, tensor)
     result = _apply_core(
-        _power_block, [_increasing(da, axes)], [dims], [ax.freq_dim for ax in axes],
-        {k: v.shape[0] for k, v in coords.items()}, _np_dtype(dt, False), [label], method=block_method,
-        naxes=len(dims), fs=fs, params=params, shifts=tuple(shifts), label=label, device=dev, dtype=dts,
+        _periodogramn_block, [_increasing(da, axes)], [dims], [ax.freq_dim for ax in axes],
+        {k: v.shape[0] for k, v in coords.items()}, _np_dtype(dt, False), [label], naxes=len(dims),
+        fs=tuple(1.0 / ax.spacing for ax in axes), params=params, shifts=tuple(shifts), label=label, device=dev,
+        dtype=dts,
     )
     attrs.update(device=dev, long_name="power spectral density" if scaling == "density" else "power spectrum")
     attrs.update(_power_units(da, axes, scaling))
@@ -1053,13 +1079,14 @@ def _pair(obj, other, dim, spacing_tol):
     return da, db, la, lb, ax, tensor if tensor is not None else tensor_b
 
 
-def _apply_cross(da, db, la, lb, ax: _Axis, coord: xr.Variable, out_dtype, *, method, params, shift, truncate,
-                 device, dtype) -> xr.DataArray:
-    """``_cross_block`` (core.csd or core.coherence) over the pair from :func:`_pair`."""
+def _apply_segments(das, labels, ax: _Axis, coord: xr.Variable, out_dtype, *, method, params, shift, truncate,
+                    device, dtype) -> xr.DataArray:
+    """``_segments_block`` (core.welch of one DataArray, core.csd or core.coherence of the
+    pair from :func:`_pair`) along ``ax``."""
     return _apply_core(
-        _cross_block, [_increasing(da, [ax]), _increasing(db, [ax])], [[ax.dim], [ax.dim]], [ax.freq_dim],
-        {ax.freq_dim: coord.shape[0]}, out_dtype, [la, lb], method=method, fs=1.0 / ax.spacing,
-        params=params, shift=shift, truncate=truncate, names=(la, lb), device=device, dtype=dtype,
+        _segments_block, [_increasing(d, [ax]) for d in das], [[ax.dim]] * len(das), [ax.freq_dim],
+        {ax.freq_dim: coord.shape[0]}, out_dtype, list(labels), method=method, fs=1.0 / ax.spacing,
+        params=params, shift=shift, truncate=truncate, names=tuple(labels), device=device, dtype=dtype,
     )
 
 
@@ -1110,37 +1137,9 @@ def cross_spectrum(
     da, db, la, lb, ax, tensor = _pair(obj, other, dim, spacing_tol)
     _check_choice(method, "method", ("periodogram", "welch"))
     _check_scaling_detrend(scaling, detrend)
-    onesided = bool(onesided)
-    attrs = {"method": method, "scaling": scaling, "detrend": str(detrend or "none"), "onesided": int(onesided)}
-    truncate = None
-    if method == "periodogram":
-        window = _periodogram_window(window, nperseg=nperseg, noverlap=noverlap, average=average)
-        length, n = _periodogram_length(ax, nfft, window)
-        if n < ax.size:
-            truncate = n
-        params = {"window": window, "nperseg": n, "noverlap": 0, "nfft": length, "detrend": detrend,
-                  "return_onesided": onesided, "scaling": scaling, "average": "mean"}
-        if nfft is not None:
-            attrs["nfft"] = length
-    else:
-        params, welch_attrs = _welch_params(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap,
-                                            nfft=nfft, average=average, scaling=scaling, onesided=onesided)
-        window, length = params["window"], params["nfft"]
-        attrs.update(welch_attrs)
-    attrs["window"] = _window_attr(window)
-    coord = _freq_coord(ax, length, onesided)
-    dev, dts, dt = _settings(device, dtype, tensor)
-    result = _apply_cross(da, db, la, lb, ax, coord, _np_dtype(dt, True), method="csd", params=params,
-                          shift=not onesided, truncate=truncate, device=dev, dtype=dts)
-    attrs.update(device=dev, long_name="cross spectral density" if scaling == "density" else "cross spectrum")
-    ua, ub = da.attrs.get("units"), db.attrs.get("units")
-    if ua and ub:
-        prod = f"{_simple_units(ua)}^2" if ua == ub else f"{_simple_units(ua)} {_simple_units(ub)}"
-        if scaling == "spectrum":
-            attrs["units"] = prod
-        elif ax.units:
-            attrs["units"] = f"{prod} {ax.units}"
-    return _finish(result, da, {dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
+    return _spectrum_along([da, db], [la, lb], ax, tensor, method=method, window=window, detrend=detrend,
+                           nperseg=nperseg, noverlap=noverlap, nfft=nfft, average=average, scaling=scaling,
+                           onesided=onesided, device=device, dtype=dtype)
 
 
 def coherence(
@@ -1175,14 +1174,15 @@ def coherence(
     """
     da, db, la, lb, ax, tensor = _pair(obj, other, dim, spacing_tol)
     _check_choice(detrend, "detrend", _DETRENDS)
-    window, nperseg, noverlap, length = _segments(ax, window, nperseg, noverlap, nfft, "hann", lambda k: k // 2)
-    coord = _freq_coord(ax, length, True)
+    params = _welch_segments(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
+                             stacklevel=5)
+    coord = _freq_coord(ax, params["nfft"], True)
     dev, dts, dt = _settings(device, dtype, tensor)
-    params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": length, "detrend": detrend}
-    result = _apply_cross(da, db, la, lb, ax, coord, _np_dtype(dt, False), method="coherence", params=params,
-                          shift=False, truncate=None, device=dev, dtype=dts)
-    attrs = {"method": "welch", "window": _window_attr(window), "detrend": str(detrend or "none"), "nperseg": nperseg,
-             "noverlap": noverlap, "nfft": length, "device": dev, "long_name": "magnitude-squared coherence", "units": "1"}
+    result = _apply_segments([da, db], [la, lb], ax, coord, _np_dtype(dt, False), method="coherence", params=params,
+                             shift=False, truncate=None, device=dev, dtype=dts)
+    attrs = {"method": "welch", "window": _window_attr(params["window"]), "detrend": str(detrend or "none"),
+             "nperseg": params["nperseg"], "noverlap": params["noverlap"], "nfft": params["nfft"], "device": dev,
+             "long_name": "magnitude-squared coherence", "units": "1"}
     return _finish(result, da, {dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
 
 
