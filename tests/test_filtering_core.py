@@ -177,6 +177,59 @@ def test_general_form_basis_is_a_gsvd():
     np.testing.assert_allclose(P.T @ (lhs - rhs), 0, atol=1e-8 * np.abs(lhs).max())
 
 
+def _rbf(n, dtype=F64):
+    x = torch.rand(n, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    return torch.exp(-2.0 * torch.cdist(x, x) ** 2).to(dtype)
+
+
+def _torch_kernel_basis(K):
+    """kernel_basis's conventions written out on torch.linalg.eigh."""
+    lam, Q = torch.linalg.eigh(0.5 * (K + K.mT))
+    lam, Q = lam.flip(0), Q.flip(1)
+    return lam.clamp_min(float(lam[0]) * torch.finfo(K.dtype).eps ** 2), Q
+
+
+def test_kernel_basis_cpu_float64_goes_through_scipy_with_torchs_conventions(monkeypatch):
+    # from n = 500 on, float64 on the CPU is decomposed by scipy's dsyevd (faster there)
+    K = _rbf(600)
+    keep = K.clone()
+    lam, _ = _torch_kernel_basis(K)
+    monkeypatch.setattr(torch.linalg, "eigh", lambda *a, **k: pytest.fail("torch.linalg.eigh was called"))
+    basis = core.kernel_basis(K)
+    assert torch.equal(K, keep)  # only the symmetrized copy is overwritten
+    assert basis.kind == "kernel" and basis.s.dtype == basis.U.dtype == F64 and basis.U.stride() == (1, 600)
+    np.testing.assert_allclose(basis.s.numpy(), lam.numpy(), rtol=0, atol=1e-13 * float(lam[0]))
+    Q = basis.U
+    np.testing.assert_allclose((Q.mT @ Q).numpy(), np.eye(600), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(((Q * basis.s) @ Q.mT).numpy(), K.numpy(), rtol=0, atol=1e-12)
+    assert basis.V is Q and torch.equal(basis.scale, 1.0 / basis.s)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+@pytest.mark.parametrize("case", ["small", "float32", "autograd", "no convergence"])
+def test_kernel_basis_other_cases_are_torchs(case, monkeypatch):
+    import scipy.linalg
+
+    K = _rbf(100 if case == "small" else 600, torch.float32 if case == "float32" else F64)
+    lam, Q = _torch_kernel_basis(K)
+    if case == "no convergence":  # LAPACK gives up after scribbling in its (overwritable) input
+
+        def fails(a, **kwargs):
+            a[...] = 0.0
+            raise scipy.linalg.LinAlgError("no convergence")
+
+        monkeypatch.setattr(scipy.linalg, "eigh", fails)
+    else:
+        monkeypatch.setattr(scipy.linalg, "eigh", lambda *a, **k: pytest.fail("scipy.linalg.eigh was called"))
+    if case == "autograd":
+        K.requires_grad_(True)
+    basis = core.kernel_basis(K)
+    assert torch.equal(basis.s.detach(), lam) and torch.equal(basis.U.detach(), Q)
+    if case == "autograd":
+        basis.s.sum().backward()
+        assert K.grad is not None and bool(torch.isfinite(K.grad).all())
+
+
 def test_general_form_rejects_shared_null_space():
     A = np.zeros((10, 6))
     A[:, 1:] = np.random.default_rng(0).standard_normal((10, 5))

@@ -166,6 +166,29 @@ def svd_basis(A: torch.Tensor) -> SpectralBasis:
     )
 
 
+def _symmetric_eigh(K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.eigh`` of ``(K + K^T) / 2``, eigenvalues ascending.
+
+    On the CPU in float64 from n = 500 on (without autograd), LAPACK's
+    divide-and-conquer ``dsyevd`` through scipy, in place on the symmetrized copy: 1.3-2x
+    faster there than ``torch.linalg.eigh`` at n = 700 to 2000 on 2 cores (no faster
+    below 500), the same eigenvalues to rounding, the eigenvectors in the same
+    column-major layout (their signs may differ). Non-finite values, or no convergence:
+    torch's, as on other devices and dtypes.
+    """
+    S = 0.5 * (K + K.mT)
+    if S.device.type == "cpu" and S.dtype == torch.float64 and S.shape[0] >= 500 and not S.requires_grad:
+        import scipy.linalg
+
+        try:  # S is symmetric: S.T is the same matrix, column-major, so LAPACK needs no copy
+            lam, Q = scipy.linalg.eigh(S.numpy().T, driver="evd", overwrite_a=True, check_finite=True)
+        except (ValueError, scipy.linalg.LinAlgError):
+            S = 0.5 * (K + K.mT)  # LAPACK may have written into S
+        else:
+            return torch.from_numpy(lam), torch.from_numpy(Q)
+    return torch.linalg.eigh(S)
+
+
 def kernel_basis(K: torch.Tensor) -> SpectralBasis:
     """Eigendecomposition of a symmetric positive semi-definite kernel matrix ``K``.
 
@@ -179,7 +202,7 @@ def kernel_basis(K: torch.Tensor) -> SpectralBasis:
     if K.ndim != 2 or K.shape[1] != n:
         raise ValueError(f"K must be a square matrix; got shape {tuple(K.shape)}.")
     check_svd_memory(n, n, K.dtype, K.device, "K")
-    lam, Q = torch.linalg.eigh(0.5 * (K + K.mT))
+    lam, Q = _symmetric_eigh(K)
     lam, Q = lam.flip(0), Q.flip(1)
     lam = lam.clamp_min(float(lam[0].clamp_min(0)) * torch.finfo(K.dtype).eps ** 2 or torch.finfo(K.dtype).tiny)
     return SpectralBasis(
