@@ -444,7 +444,7 @@ def test_solutions():
         (lambda: gravity(10.0), r"n must be an integer"),
         (lambda: shaw(True), r"n must be an integer"),
         (lambda: foxgood(8, noise=-0.1), r"noise must be >= 0"),
-        (lambda: foxgood(8, noise=float("nan")), r"noise must be a finite"),
+        (lambda: foxgood(8, noise=float("nan")), r"noise must be finite"),
         (lambda: foxgood(8, seed=-1), r"seed must be None or a non-negative integer"),
         (lambda: foxgood(8, seed=1.5), r"seed must be"),
         (lambda: deriv2(8, example=4), r"example must be one of \(1, 2, 3\)"),

@@ -22,6 +22,59 @@ def check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def check_real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False,
+               allow_none: bool = False) -> float | None:
+    """``value`` as a finite Python float, or an error that names ``name``.
+
+    Accepted: a real number (int, float, numpy scalar, ...; bools are refused) or a tensor
+    or array with one element. Refused: anything else (TypeError), NaN and inf
+    (ValueError), and a value below ``minimum`` (ValueError), or equal to it with
+    ``strict``; ``minimum=None`` sets no bound.
+
+    Parameters
+    ----------
+    value : real number, one-element torch.Tensor or numpy.ndarray, or None
+    name : str
+        The argument's name, for the error message.
+    minimum : float or None, default 0.0
+        The smallest value allowed (the default: non-negative); None for any finite number.
+    strict : bool, default False
+        Refuse ``minimum`` itself too (``strict=True`` with the default: positive).
+    allow_none : bool, default False
+        Return None for None instead of refusing it.
+
+    Examples
+    --------
+    >>> check_real(3, "lr", strict=True)
+    3.0
+    >>> check_real(torch.tensor([0.5]), "rho")
+    0.5
+    >>> check_real(-2.5, "alpha", minimum=None)
+    -2.5
+    >>> check_real(0.0, "lr", strict=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be > 0; got 0.0.
+    >>> check_real(True, "reg")
+    Traceback (most recent call last):
+    ...
+    TypeError: reg must be a real number; got True.
+    """
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, torch.Tensor) and value.numel() == 1) or (
+            isinstance(value, np.ndarray) and value.size == 1):
+        value = value.item()  # a complex or bool element is refused below
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {v}.")
+    if minimum is not None and (v <= minimum if strict else v < minimum):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}; got {v}.")
+    return v
+
+
 def check_finite(value, name: str) -> None:
     """Raise if ``value`` (tensor or array) holds NaN or inf."""
     if isinstance(value, torch.Tensor):

@@ -91,7 +91,7 @@ from typing import NamedTuple
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, check_real, itemsize
 from .filtering import (
     SpectralBasis,
     check_svd_memory,
@@ -140,21 +140,6 @@ def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = value.item()
     return check_int(value, name, minimum)
-
-
-def _check_real(value, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return value
 
 
 def _spectrum(eigenvalues, name: str = "eigenvalues", *, positive: bool = False) -> torch.Tensor:
@@ -227,7 +212,7 @@ def _grid(value, name: str, like: torch.Tensor, *, positive: bool = False, integ
 
 
 def _noise(noise) -> float:
-    return _check_real(noise, "noise")
+    return check_real(noise, "noise")
 
 
 # ------------------------------------------------------------------- spectra and targets
@@ -245,8 +230,8 @@ def power_law_spectrum(n_modes: int, alpha: float, *, scale: float = 1.0, device
     tensor([1.0000, 0.2500, 0.1111, 0.0625], dtype=torch.float64)
     """
     n_modes = _check_int(n_modes, "n_modes", 1)
-    alpha = _check_real(alpha, "alpha", positive=True)
-    scale = _check_real(scale, "scale", positive=True)
+    alpha = check_real(alpha, "alpha", strict=True)
+    scale = check_real(scale, "scale", strict=True)
     k = torch.arange(1, n_modes + 1, dtype=torch.float64)
     return (scale * k**-alpha).to(device=resolve_device(device), dtype=resolve_dtype(dtype))
 
@@ -264,8 +249,8 @@ def power_law_target(n_modes: int, beta: float, *, scale: float = 1.0, device=No
     tensor([1.0000, 0.2500, 0.1111], dtype=torch.float64)
     """
     n_modes = _check_int(n_modes, "n_modes", 1)
-    beta = _check_real(beta, "beta", positive=True)
-    scale = _check_real(scale, "scale", positive=True)
+    beta = check_real(beta, "beta", strict=True)
+    scale = check_real(scale, "scale", strict=True)
     k = torch.arange(1, n_modes + 1, dtype=torch.float64)
     return (math.sqrt(scale) * k ** (-0.5 * beta)).to(device=resolve_device(device), dtype=resolve_dtype(dtype))
 
@@ -369,7 +354,7 @@ def effective_regularization(eigenvalues, n, reg, *, tol: float | None = None, m
     n_t, n_shape = _grid(n, "n", lam, positive=True)
     reg_t, reg_shape = _grid(reg, "reg", lam)
     max_iter = _check_int(max_iter, "max_iter", 1)
-    tol = 64 * torch.finfo(lam.dtype).eps if tol is None else _check_real(tol, "tol", positive=True)
+    tol = 64 * torch.finfo(lam.dtype).eps if tol is None else check_real(tol, "tol", strict=True)
     nn = n_t[:, None].expand(-1, reg_t.shape[0]).reshape(-1)
     rr = reg_t[None, :].expand(n_t.shape[0], -1).reshape(-1)
     return _kappa(lam, nn, rr, tol, max_iter).reshape(n_shape + reg_shape)
@@ -777,7 +762,7 @@ def gd_learning_curve(
     if nodes % 2:
         raise ValueError(f"nodes must be even (Talbot's contour is symmetric); got {nodes}.")
     lam_max = float(lam.max())
-    lr = 1.0 / lam_max if lr is None else _check_real(lr, "lr", positive=True)
+    lr = 1.0 / lam_max if lr is None else check_real(lr, "lr", strict=True)
     if not flow and lr * lam_max >= 2:
         raise ValueError(
             f"lr={lr!r} makes gradient descent diverge: lr * lambda_max = {lr * lam_max:.3g} >= 2. "
@@ -864,7 +849,7 @@ def optimal_learning_curve(
     n_t, n_shape = _grid(n, "n", lam, positive=True)
     pos = lam[lam > 0]
     lam_max, lam_min = float(pos.max()), float(pos.min())
-    lr_v = 1.0 / lam_max if lr is None else _check_real(lr, "lr", positive=True)
+    lr_v = 1.0 / lam_max if lr is None else check_real(lr, "lr", strict=True)
     if grid is None:
         if method == "ridge":
             lo = math.log10(1e-3 * float(n_t.min()) * lam_min)
@@ -1071,7 +1056,7 @@ def monte_carlo_curve(
     g, g_shape = _grid(grid, {"ridge": "reg", "cutoff": "rank"}.get(method, "steps"), lam,
                        integer=method in ("gd", "cutoff"))
     trials = _check_int(trials, "trials", 1)
-    lr = 1.0 / float(lam.max()) if lr is None else _check_real(lr, "lr", positive=True)
+    lr = 1.0 / float(lam.max()) if lr is None else check_real(lr, "lr", strict=True)
     gen = _generator(seed)
     w_star = c / lam.sqrt()
     P, G = lam.shape[0], g.shape[0]
@@ -1479,7 +1464,7 @@ def rbf_kernel(X: torch.Tensor, Z: torch.Tensor | None = None, *, gamma: float) 
     Z = X if same else Z
     if not isinstance(Z, torch.Tensor) or Z.ndim != 2 or Z.shape[1] != X.shape[1]:
         raise ValueError(f"Z must be a 2-D tensor with {X.shape[1]} columns like X.")
-    gamma = _check_real(gamma, "gamma", positive=True)
+    gamma = check_real(gamma, "gamma", strict=True)
     xx = (X * X).sum(-1)
     zz = xx if same else (Z * Z).sum(-1)
     d2 = (xx[:, None] + zz[None, :] - 2.0 * (X @ Z.mT)).clamp_min(0)

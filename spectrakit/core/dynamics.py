@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .checks import check_int, check_memory, itemsize
+from .checks import check_int, check_memory, check_real, itemsize
 
 __all__ = [
     "flatten",
@@ -328,9 +328,7 @@ def lanczos(
     m_max = min(m_max, n)
     if m_max < k:
         raise ValueError(f"max_iter must be >= k ({k}) to find k eigenpairs; got {max_iter}.")
-    tol = _default_tol(dtype) if tol is None else float(tol)
-    if not (tol > 0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be a positive finite number; got {tol}.")
+    tol = _default_tol(dtype) if tol is None else check_real(tol, "tol", strict=True)
     eps = torch.finfo(dtype).eps
 
     Q = torch.empty(m_max, n, device=device, dtype=dtype)
@@ -519,20 +517,6 @@ def top_space_gradient_share(grad: torch.Tensor, eigenvectors: torch.Tensor) -> 
 # ---------------------------------------------------------- sharpness-aware gradients
 
 
-def _check_real(value, name: str, *, positive: bool = False) -> float:
-    """A finite real number, >= 0 (> 0 with ``positive``), as a Python float."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}; got {value}.")
-    return value
-
-
 def _loss_and_grad(loss_fn, params) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, flat gradient) at the current parameters, both detached."""
     loss = _scalar_loss(loss_fn)
@@ -601,7 +585,7 @@ def perturbed_gradient(
     tensor([3., 4.], dtype=torch.float64, requires_grad=True)
     """
     params = _check_params(params)
-    rho = _check_real(rho, "rho")
+    rho = check_real(rho, "rho")
     if not isinstance(normalize, bool):
         raise TypeError(f"normalize must be True (SAM) or False (USAM); got {normalize!r}.")
     loss, g = _loss_and_grad(loss_fn, params)
@@ -657,9 +641,9 @@ def gradient_penalty_gradient(
     [1.2, 5.6]
     """
     params = _check_params(params)
-    rho = _check_real(rho, "rho")
+    rho = check_real(rho, "rho")
     if eps is not None:
-        eps = _check_real(eps, "eps", positive=True)
+        eps = check_real(eps, "eps", strict=True)
     loss, g = _loss_and_grad(loss_fn, params)
     norm = torch.linalg.vector_norm(g)
     if rho == 0 or not bool(norm > 0):
@@ -709,8 +693,8 @@ def stability_threshold(lr: float, rho: float = 0.0) -> float:
     >>> round(stability_threshold(0.1, rho=0.05), 4)
     12.3607
     """
-    lr = _check_real(lr, "lr", positive=True)
-    rho = _check_real(rho, "rho")
+    lr = check_real(lr, "lr", strict=True)
+    rho = check_real(rho, "rho")
     if rho == 0:
         return 2.0 / lr
     return 4.0 / (lr * (1.0 + math.sqrt(1.0 + 8.0 * rho / lr)))
@@ -720,13 +704,13 @@ def stability_threshold(lr: float, rho: float = 0.0) -> float:
 
 
 def _check_alpha_lamb(alpha, lamb) -> tuple[float, float]:
-    alpha = _check_real(alpha, "alpha")
+    alpha = check_real(alpha, "alpha")
     if alpha >= 1:
         raise ValueError(
             f"alpha must be < 1 (the EMA remembers about 1/(1 - alpha) steps); got {alpha}. "
             "Grokfast uses 0.98."
         )
-    return alpha, _check_real(lamb, "lamb")
+    return alpha, check_real(lamb, "lamb")
 
 
 class GradientEMAFilter:

@@ -47,7 +47,6 @@ eigenpro_gd                 kernel / least-squares GD with P (k = 0: plain GD); 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import NamedTuple, Sequence
 
@@ -55,7 +54,7 @@ import numpy as np
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, check_real, itemsize
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -81,23 +80,6 @@ _BLOCK = 2**22  # elements per chunk when a history is post-processed in blocks
 
 
 # ------------------------------------------------------------------------------ checks
-
-
-def _check_real(value, name: str, *, positive: bool = False) -> float:
-    """A finite real number as a Python float, >= 0 (> 0 with ``positive``)."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return value
-
 
 
 def _check_tensor(x, name: str, ndim: int | None = None, what: str = "") -> torch.Tensor:
@@ -220,7 +202,7 @@ def matrix_sensing_problem(
     if r > d:
         raise ValueError(f"len(singular_values) = {r} (the rank) must be <= d = {d}.")
     sv = torch.sort(sv, descending=True).values
-    noise = _check_real(noise, "noise")
+    noise = check_real(noise, "noise")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     gen = _generator(seed)
@@ -336,7 +318,7 @@ def _small_init_theory(u0, factor, sv, lr):
 
 def _check_lr(lr, damping, s1: float) -> float:
     """``lr`` as a float, checked against the update rule's stability limit."""
-    lr = _check_real(lr, "lr", positive=True)
+    lr = check_real(lr, "lr", strict=True)
     if damping is None:
         if lr * s1 >= 1:
             raise ValueError(
@@ -427,11 +409,11 @@ class FactoredDescent:
         target = problem.target
         self.d = d = target.shape[0]
         self.device, self.dtype = target.device, target.dtype
-        self._damping = None if damping is None else _check_real(damping, "damping")
+        self._damping = None if damping is None else check_real(damping, "damping")
         self._sv = problem.singular_values.to(device=self.device, dtype=self.dtype)
         self._s1 = float(self._sv[0])
-        lr = _check_real(lr, "lr", positive=True)  # the checks in the order the whole-run functions made them
-        self.init_scale = _check_real(init_scale, "init_scale", positive=True)
+        lr = check_real(lr, "lr", strict=True)  # the checks in the order the whole-run functions made them
+        self.init_scale = check_real(init_scale, "init_scale", strict=True)
         self.width = d if width is None else check_int(width, "width", 1)
         self._lr = _check_lr(lr, self._damping, self._s1)
         self.seed = seed
@@ -482,7 +464,7 @@ class FactoredDescent:
                 f"{self.name} runs plain gradient descent (damping=None): ScaledGD's damping does not apply. "
                 "Build one with damping=... for ScaledGD."
             )
-        value = _check_real(value, "damping")
+        value = check_real(value, "damping")
         _check_lr(self._lr, value, self._s1)
         self._damping = value
         self._set_eye()
@@ -744,7 +726,7 @@ def scaled_gd(
     >>> f"{float(slow.error[-1]):.1e}"  # gradient descent after as many steps
     '9.6e-02'
     """
-    damping = _check_real(damping, "damping")
+    damping = check_real(damping, "damping")
     return _factored_descent(
         problem, steps=steps, lr=lr, init_scale=init_scale, width=width, damping=damping,
         record_every=record_every, seed=seed, name="scaled_gd",
@@ -778,7 +760,7 @@ def learning_times(
     r = tg.numel()
     if h.shape[1] < r:
         raise ValueError(f"history has {h.shape[1]} columns but target has {r} values: it needs at least as many.")
-    level = _check_real(level, "level", positive=True)
+    level = check_real(level, "level", strict=True)
     reached = h[:, :r] >= level * tg.to(h.device, h.dtype)
     first = torch.argmax(reached.to(torch.int8), dim=0)
     if steps is not None:
@@ -805,7 +787,7 @@ def first_step_below(values: torch.Tensor, level: float, steps: torch.Tensor | N
     v = _check_tensor(values, "values")
     if v.ndim < 1 or v.shape[-1] < 1:
         raise ValueError(f"values must have at least one record along its last dim; got shape {tuple(v.shape)}.")
-    level = _check_real(level, "level")
+    level = check_real(level, "level")
     below = v <= level
     first = torch.argmax(below.to(torch.int8), dim=-1)
     if steps is not None:
@@ -1009,7 +991,7 @@ def diagonal_network_potential(w: torch.Tensor, init_scale: float) -> torch.Tens
     1.25
     """
     w = _check_tensor(w, "w")
-    a = _check_real(init_scale, "init_scale", positive=True)
+    a = check_real(init_scale, "init_scale", strict=True)
     a2 = a * a
     if a2 == 0.0:
         raise ValueError(f"init_scale={a} underflows when squared: use init_scale >= 1e-150.")
@@ -1068,7 +1050,7 @@ def diagonal_network_limit(
     X, y = _check_xy(X, y)
     n, d = X.shape
     alpha, scalar = _scale_grid(init_scale, "init_scale", X)
-    tol = _check_real(tol, "tol", positive=True)
+    tol = check_real(tol, "tol", strict=True)
     max_iter = check_int(max_iter, "max_iter", 1)
     if n > d:
         raise ValueError(
@@ -1416,7 +1398,7 @@ def eigenpro_gd(
     top = float(lam[k])
     lam_p = lam.clone()
     lam_p[:k] = lam[k]
-    lr = 1.0 / top if lr is None else _check_real(lr, "lr", positive=True)
+    lr = 1.0 / top if lr is None else check_real(lr, "lr", strict=True)
     if lr * top >= 2:
         raise ValueError(
             f"lr={lr:.4g} diverges: the largest preconditioned eigenvalue is lambda_(k+1) = {top:.4g} "

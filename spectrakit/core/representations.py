@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from typing import Callable, NamedTuple
 
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int
+from .checks import check_finite, check_int, check_real
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -71,24 +70,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------ checks
-
-
-def _check_real(value, name: str, *, positive: bool = False) -> float:
-    """A finite real number as a Python float, >= 0 (> 0 with ``positive``)."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return value
-
-
 
 
 def _check_tensor(x, name: str) -> torch.Tensor:
@@ -420,8 +401,8 @@ def vicreg_terms(z_a: torch.Tensor, z_b: torch.Tensor, *, gamma: float = 1.0, ep
     0.367
     """
     z_a, z_b = _check_pair(z_a, z_b)
-    gamma = _check_real(gamma, "gamma")
-    eps = _check_real(eps, "eps")
+    gamma = check_real(gamma, "gamma")
+    eps = check_real(eps, "eps")
     invariance = ((z_a - z_b) ** 2).mean()
     variance = _variance_term(z_a, gamma, eps) + _variance_term(z_b, gamma, eps)
     covariance = _covariance_term(z_a) + _covariance_term(z_b)
@@ -465,9 +446,9 @@ def vicreg_loss(
     >>> round(float(vicreg_loss(z_a, z_a.flip(0), eps=0.0)), 4)  # 25 * 1 + 25 * 0.367 + 0
     34.1752
     """
-    sim = _check_real(sim, "sim")
-    var = _check_real(var, "var")
-    cov = _check_real(cov, "cov")
+    sim = check_real(sim, "sim")
+    var = check_real(var, "var")
+    cov = check_real(cov, "cov")
     t = vicreg_terms(z_a, z_b, gamma=gamma, eps=eps)
     return sim * t.invariance + var * t.variance + cov * t.covariance
 
@@ -504,8 +485,8 @@ def barlow_twins_loss(
     if not isinstance(normalize, bool):
         raise TypeError(f"normalize must be True (Zbontar et al.) or False (Simon et al.); got {normalize!r}.")
     z_a, z_b = _check_pair(z_a, z_b, min_rows=2 if normalize else 1)
-    lambd = _check_real(lambd, "lambd")
-    eps = _check_real(eps, "eps")
+    lambd = check_real(lambd, "lambd")
+    eps = check_real(eps, "eps")
     n, d = z_a.shape
     if normalize:
         def standardize(z):
@@ -700,8 +681,8 @@ def ssl_toy_data(
     k = d_in if signal_dim is None else check_int(signal_dim, "signal_dim", 1)
     if k > d_in:
         raise ValueError(f"signal_dim must be <= d_in ({d_in}); got {k}.")
-    decay = _check_real(decay, "decay", positive=True)
-    noise = _check_real(noise, "noise")
+    decay = check_real(decay, "decay", strict=True)
+    noise = check_real(noise, "noise")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     gen = _generator(seed)
@@ -737,7 +718,7 @@ def linear_encoder(
     """
     d_in = check_int(d_in, "d_in", 1)
     d_out = check_int(d_out, "d_out", 1)
-    scale = 1.0 / math.sqrt(d_in) if init_scale is None else _check_real(init_scale, "init_scale")
+    scale = 1.0 / math.sqrt(d_in) if init_scale is None else check_real(init_scale, "init_scale")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
     w = scale * torch.randn(d_out, d_in, generator=_generator(seed), dtype=torch.float64)
@@ -850,7 +831,7 @@ class SSLTrainer:
         xa, xb = _check_views(views)
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be a callable (z_a, z_b) -> scalar loss; got {type(loss_fn).__name__}.")
-        lr = _check_real(lr, "lr", positive=True)
+        lr = check_real(lr, "lr", strict=True)
         if optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}; got {optimizer!r}.")
         n = xa.shape[0]
@@ -888,7 +869,7 @@ class SSLTrainer:
 
     @lr.setter
     def lr(self, value):
-        self._lr = _check_real(value, "lr", positive=True)
+        self._lr = check_real(value, "lr", strict=True)
         for group in self._opt.param_groups:
             group["lr"] = self._lr
 
@@ -1144,8 +1125,8 @@ def linear_barlow_twins(
     if d_out > d_in:
         raise ValueError(f"d_out must be <= d_in ({d_in}); got {d_out}.")
     steps = check_int(steps, "steps", 0)
-    lr = _check_real(lr, "lr", positive=True)
-    init_scale = _check_real(init_scale, "init_scale", positive=True)
+    lr = check_real(lr, "lr", strict=True)
+    init_scale = check_real(init_scale, "init_scale", strict=True)
 
     gamma_mat = (xa.T @ xb + xb.T @ xa) / (2 * n)
     g1 = float(torch.linalg.eigvalsh((gamma_mat + gamma_mat.T) / 2)[-1])
@@ -1216,7 +1197,7 @@ def switch_on_steps(eigenvalues: torch.Tensor, level: float = 0.5) -> torch.Tens
     if h.ndim != 2 or h.shape[0] < 1:
         raise ValueError(f"eigenvalues must be a (steps, d) history; got shape {tuple(h.shape)}.")
     check_finite(h.detach(), "eigenvalues")
-    level = _check_real(level, "level")
+    level = check_real(level, "level")
     final = h[-1]
     reached = h >= level * final
     first = torch.argmax(reached.to(torch.int8), dim=0)  # first True (the last row always is)

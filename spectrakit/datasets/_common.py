@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 import xarray as xr
 
+from ..core.checks import check_real as _check_real
+
 HANSEN_2007 = (
     'P. C. Hansen, "Regularization Tools version 4.0 for Matlab 7.3", '
     "Numer. Algorithms 46 (2007), 189-194"
@@ -38,34 +40,24 @@ def check_int(value, name: str, *, minimum: int = 2, multiple_of: int = 1, why: 
     return value
 
 
-def check_real(value, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
-    """Return ``value`` as a finite float, optionally > 0 or >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value!r}. Pass a positive {name}.")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}. Pass {name}=0 or a positive value.")
-    return value
+def check_real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False) -> float:
+    """:func:`spectrakit.core.checks.check_real`, raising ValueError for a non-number too (as
+    every check of the generators does)."""
+    try:
+        return _check_real(value, name, minimum=minimum, strict=strict)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
 
 
 def check_noise(noise) -> float:
     """Relative noise level: a finite float >= 0."""
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not np.isfinite(float(noise)):
+    try:
+        return check_real(noise, "noise")
+    except ValueError as err:
         raise ValueError(
-            f"noise must be a finite real number >= 0 (relative level ||e||/||b_exact||); "
-            f"got {noise!r}. Use e.g. noise=0.01 for 1% noise."
-        )
-    noise = float(noise)
-    if noise < 0:
-        raise ValueError(
-            f"noise must be >= 0 (it is the relative level ||e||/||b_exact||); got {noise!r}. "
-            "Use noise=0 for exact data or e.g. noise=0.01 for 1% noise."
-        )
-    return noise
+            f"{err} noise is the relative level ||e||/||b_exact||: use noise=0 for exact data "
+            "or e.g. noise=0.01 for 1% noise."
+        ) from None
 
 
 def check_choice(value, name: str, choices) -> int:

@@ -504,7 +504,7 @@ def heat(n: int, *, kappa: float = 1.0, noise: float = 0.0, seed: int | None = N
     True
     """
     n = check_int(n, "n")
-    kappa = check_real(kappa, "kappa", positive=True)
+    kappa = check_real(kappa, "kappa", strict=True)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = 1.0 / n
@@ -597,11 +597,11 @@ def gravity(
     """
     n = check_int(n, "n")
     example = check_choice(example, "example", (1, 2, 3))
-    a = check_real(a, "a")
-    b = check_real(b, "b")
+    a = check_real(a, "a", minimum=None)
+    b = check_real(b, "b", minimum=None)
     if not a < b:
         raise ValueError(f"a must be < b (the measurement interval [a, b]); got a={a!r}, b={b!r}.")
-    d = check_real(d, "d", positive=True)
+    d = check_real(d, "d", strict=True)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     t = _midpoints(0.0, 1.0, n)
@@ -679,7 +679,7 @@ def deblur1d(n: int, *, width: float = 0.03, noise: float = 0.0, seed: int | Non
     0.02
     """
     n = check_int(n, "n")
-    width = check_real(width, "width", positive=True)
+    width = check_real(width, "width", strict=True)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = 1.0 / n

@@ -102,8 +102,8 @@ def ridge_regression(
     """
     n = check_int(n, "n")
     p = check_int(p, "p", minimum=1)
-    decay = check_real(decay, "decay", positive=True)
-    source = check_real(source, "source", nonnegative=True)
+    decay = check_real(decay, "decay", strict=True)
+    source = check_real(source, "source")
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     alpha = 1.0 + decay

@@ -33,8 +33,6 @@ eigendecomposition per Monte-Carlo sample size.
 from __future__ import annotations
 
 import math
-import numbers
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +40,10 @@ import torch
 import xarray as xr
 
 from ..core import curves as cc
-from ..core.checks import check_finite, check_int, check_memory, check_reg
+from ..core.checks import check_finite, check_int, check_memory, check_real, check_reg
 from ..core.threads import single_thread_if_small
 from ..xr.bridge import compute_settings, to_numpy
+from ._cache import LRUCache
 
 __all__ = ["LearningCurveSession", "CurveStep", "METHODS", "NATIVE"]
 
@@ -57,21 +56,6 @@ _DECOMPOSITIONS = 4  # Monte-Carlo decompositions kept (one per alpha)
 _MC_RESULTS = 256  # Monte-Carlo answers kept (one per alpha, beta, noise, reg)
 _PATHS = 32  # error-over-reg curves kept (one per alpha, beta, noise, n)
 
-
-def _real(value, name: str, *, positive: bool) -> float:
-    """A finite float, ``> 0`` (``positive``) or ``>= 0``, or an error naming ``name``."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return value
 
 
 def _sizes(values, name: str, *, integer: bool) -> np.ndarray:
@@ -232,12 +216,12 @@ class LearningCurveSession:
         self._reg_t = torch.as_tensor(self.reg_grid, dtype=self.dtype, device=self.device)
         self._n_t = torch.as_tensor(self.n_grid, dtype=self.dtype, device=self.device)
         self._n_mc_t = torch.as_tensor(self.n_mc, dtype=self.dtype, device=self.device)
-        self._spectra: OrderedDict = OrderedDict()
-        self._targets: OrderedDict = OrderedDict()
+        self._spectra = LRUCache(_SPECTRA)
+        self._targets = LRUCache(_SPECTRA)
         self._draws = None  # the standard-normal parts of the designs, drawn on first use
-        self._decomps: OrderedDict = OrderedDict()
-        self._mc: OrderedDict = OrderedDict()
-        self._paths: OrderedDict = OrderedDict()
+        self._decomps = LRUCache(_DECOMPOSITIONS)
+        self._mc = LRUCache(_MC_RESULTS)
+        self._paths = LRUCache(_PATHS)
         self.n_decompositions = 0
         self.n_mc_evaluations = 0
         # what None keeps: the defaults
@@ -266,9 +250,9 @@ class LearningCurveSession:
             if np.ndim(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg) != 0:
                 raise ValueError("reg must be a scalar here (the path over reg_grid is in every answer).")
             reg = float(check_reg(reg)[0])
-        alpha = self.alpha if alpha is None else _real(alpha, "alpha", positive=True)
-        beta = self.beta if beta is None else _real(beta, "beta", positive=True)
-        noise = self.noise if noise is None else _real(noise, "noise", positive=False)
+        alpha = self.alpha if alpha is None else check_real(alpha, "alpha", strict=True)
+        beta = self.beta if beta is None else check_real(beta, "beta", strict=True)
+        noise = self.noise if noise is None else check_real(noise, "noise")
         if n is not None:
             if isinstance(n, torch.Tensor) and n.numel() == 1 and not n.is_floating_point():
                 n = n.item()
@@ -281,26 +265,15 @@ class LearningCurveSession:
 
     def spectrum(self, alpha=None) -> torch.Tensor:
         """``lambda_k = k**-alpha`` (P,) on the session's device (default: ``alpha`` in force); cached."""
-        alpha = self.alpha if alpha is None else _real(alpha, "alpha", positive=True)
-        return self._cached(self._spectra, alpha, lambda: cc.power_law_spectrum(
+        alpha = self.alpha if alpha is None else check_real(alpha, "alpha", strict=True)
+        return self._spectra.get_or_compute(alpha, lambda: cc.power_law_spectrum(
             self.n_modes, alpha, device=self.device, dtype=self.dtype))
 
     def target(self, beta=None) -> torch.Tensor:
         """``c_k = k**(-beta/2)`` (P,) on the session's device (default: ``beta`` in force); cached."""
-        beta = self.beta if beta is None else _real(beta, "beta", positive=True)
-        return self._cached(self._targets, beta, lambda: cc.power_law_target(
+        beta = self.beta if beta is None else check_real(beta, "beta", strict=True)
+        return self._targets.get_or_compute(beta, lambda: cc.power_law_target(
             self.n_modes, beta, device=self.device, dtype=self.dtype))
-
-    @staticmethod
-    def _cached(cache: OrderedDict, key, compute, size: int = _SPECTRA):
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        value = compute()
-        cache[key] = value
-        while len(cache) > size:
-            cache.popitem(last=False)
-        return value
 
     # ------------------------------------------------------------------ theory
 
@@ -321,8 +294,7 @@ class LearningCurveSession:
     def _path(self, lam, c, alpha, beta, noise, n) -> tuple:
         """The error over reg_grid at ``n`` (independent of reg: cached)."""
         key = (alpha, beta, noise, n)
-        return self._cached(self._paths, key, lambda: self._theory(lam, c, noise, float(n), self._reg_t),
-                            size=_PATHS)
+        return self._paths.get_or_compute(key, lambda: self._theory(lam, c, noise, float(n), self._reg_t))
 
     # ------------------------------------------------------------------ Monte-Carlo
 
@@ -367,7 +339,7 @@ class LearningCurveSession:
                 out.append((s2.flip(-1), V.flip(-1)))
             return out
 
-        return self._cached(self._decomps, alpha, compute, size=_DECOMPOSITIONS)
+        return self._decomps.get_or_compute(alpha, compute)
 
     def _monte_carlo(self, lam, c, reg, alpha, beta, noise) -> dict:
         """The measured error at n_mc for the state: each design's exact excess risk,
@@ -396,7 +368,7 @@ class LearningCurveSession:
                 rows["variance"].append(variance.mean())
             return {k: torch.stack(v) for k, v in rows.items()}
 
-        return self._cached(self._mc, key, compute, size=_MC_RESULTS)
+        return self._mc.get_or_compute(key, compute)
 
     def _mc_filter(self, lam, n: int, s2: torch.Tensor, reg: float) -> torch.Tensor:
         """The method's filter on the squared singular values ``s2`` (trials, r), descending."""

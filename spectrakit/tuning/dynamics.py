@@ -53,7 +53,7 @@ import xarray as xr
 
 from ..core import dynamics as cdyn
 from ..core import fourier as cfour
-from ..core.checks import check_int
+from ..core.checks import check_int, check_real
 from ..core.threads import single_thread_if_small
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
@@ -107,18 +107,6 @@ def _even_spacing(coord: np.ndarray, name: str) -> float:
             f"its spacing ranges from {dx.min():.6g} to {dx.max():.6g}."
         )
     return abs(step)
-
-
-def _positive(value, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number; got {value!r}.") from None
-    ok = (v >= 0 if allow_zero else v > 0) and math.isfinite(v)
-    if not ok:
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a {kind} finite number; got {value!r}.")
-    return v
 
 
 
@@ -265,9 +253,9 @@ class TrainingSession(StreamingSession):
         if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is unknown; choose one of {tuple(ACTIVATIONS)}.")
         self.activation = activation.lower()
-        self._lr = _positive(lr, "lr")
-        self.rho = _positive(rho, "rho", allow_zero=True)
-        self.weight_decay = _positive(weight_decay, "weight_decay", allow_zero=True)
+        self._lr = check_real(lr, "lr", strict=True)
+        self.rho = check_real(rho, "rho")
+        self.weight_decay = check_real(weight_decay, "weight_decay")
         if batch_size is not None:
             if self.optimizer_name == "gd":
                 raise ValueError('batch_size is for the minibatch optimizers ("sgd", "adam", "sam", ...); '
@@ -276,9 +264,9 @@ class TrainingSession(StreamingSession):
             if batch_size > self.n:
                 raise ValueError(f"batch_size must be <= the number of points ({self.n}); got {batch_size}.")
         self.batch_size = batch_size
-        self.fourier_features = None if fourier_features is None else _positive(fourier_features, "fourier_features")
-        self.grokfast = None if grokfast is None else _positive(grokfast, "grokfast")
-        self.grokfast_alpha = _positive(grokfast_alpha, "grokfast_alpha", allow_zero=True)
+        self.fourier_features = check_real(fourier_features, "fourier_features", strict=True, allow_none=True)
+        self.grokfast = check_real(grokfast, "grokfast", strict=True, allow_none=True)
+        self.grokfast_alpha = check_real(grokfast_alpha, "grokfast_alpha")
         if self.grokfast_alpha >= 1:
             raise ValueError(f"grokfast_alpha must be in [0, 1) (the EMA's decay); got {grokfast_alpha!r}.")
         self.seed = check_int(seed, "seed", 0)
@@ -459,7 +447,7 @@ class TrainingSession(StreamingSession):
 
     @lr.setter
     def lr(self, value):
-        self._lr = _positive(value, "lr")
+        self._lr = check_real(value, "lr", strict=True)
         for group in self._opt.param_groups:
             group["lr"] = self._lr
 

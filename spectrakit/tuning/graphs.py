@@ -27,7 +27,6 @@ the error against the clean signal) is one batched computation, cached per filte
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +37,11 @@ import xarray as xr
 
 from ..core import filtering as cf
 from ..core import graphs as G
-from ..core.checks import check_reg
+from ..core.checks import check_real, check_reg
 from ..core.threads import single_thread_if_small
 from ..xr.bridge import compute_settings, to_numpy, to_tensor
 from ..xr.filtering import choose
+from ._cache import LRUCache
 
 __all__ = [
     "GraphSpectrumSession",
@@ -130,17 +130,6 @@ def _check_int(value, name: str, lo: int, hi: int | None = None, why: str = "") 
     if value < lo or (hi is not None and value > hi):
         span = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise ValueError(f"{name} must be {span}{why}; got {value}.")
-    return value
-
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive number; got {value!r}.")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0; got {value!r}.")
     return value
 
 
@@ -358,7 +347,8 @@ class GraphSpectrumSession:
                 self.k = self._check_k(k)
             else:
                 self.param_name = "bandwidth"
-                self.bandwidth = _default_bandwidth(X) if bandwidth is None else _check_positive(bandwidth, "bandwidth")
+                self.bandwidth = (_default_bandwidth(X) if bandwidth is None
+                                  else check_real(bandwidth, "bandwidth", strict=True))
         n = self.n
         if max_clusters is None:
             max_clusters = min(10, n - 1, n - 1 if n_eigs is None else max(1, int(n_eigs) - 1))
@@ -375,8 +365,8 @@ class GraphSpectrumSession:
             if lab.shape != (n,):
                 raise ValueError(f"labels must be (n,) = ({n},) true labels, one per point; got shape {lab.shape}.")
             self.true_labels = lab.copy()
-        self._spectra: OrderedDict = OrderedDict()
-        self._clusters: OrderedDict = OrderedDict()
+        self._spectra = LRUCache(_CACHE)
+        self._clusters = LRUCache(8 * _CACHE)
         self.n_spectra = 0  # graph spectra computed (cache misses)
         self.step()  # the first answer: any problem with the data shows here
 
@@ -407,7 +397,7 @@ class GraphSpectrumSession:
         if bandwidth is not _KEEP and bandwidth is not None:
             if self.graph != "gaussian":
                 raise ValueError(f"bandwidth applies to graph='gaussian'; this session's graph is {self.graph!r}.")
-            bandwidth = _check_positive(bandwidth, "bandwidth")
+            bandwidth = check_real(bandwidth, "bandwidth", strict=True)
         else:
             bandwidth = self.bandwidth
         c = self.n_clusters if n_clusters is _KEEP else self._check_clusters(n_clusters)
@@ -418,42 +408,32 @@ class GraphSpectrumSession:
     def spectrum(self, param=_KEEP) -> _Spectrum:
         """The cached eigenpairs for a graph parameter (default the one in force)."""
         param = self.param if param is _KEEP else param
-        hit = self._spectra.get(param)
-        if hit is not None:
-            self._spectra.move_to_end(param)
-            return hit
-        W = self._W if self.graph == "precomputed" else _knn_or_gaussian(
-            self._X, self.graph, param, self.symmetrize, self.include_self
-        )
-        spec = G.graph_spectrum(W, self.n_eigs, kind=self.kind, seed=self.seed)
-        lam = spec.values.real if spec.values.is_complex() else spec.values
-        vectors = G.fix_signs(spec.vectors)
-        gaps = torch.diff(lam)
-        choice = G.eigengap(lam, self.max_clusters).n_clusters
-        out = _Spectrum(lam, vectors, gaps, choice, spec.method, spec.n_components)
-        self._spectra[param] = out
-        self.n_spectra += 1
-        if len(self._spectra) > _CACHE:
-            self._spectra.popitem(last=False)
-        return out
+
+        def compute():
+            W = self._W if self.graph == "precomputed" else _knn_or_gaussian(
+                self._X, self.graph, param, self.symmetrize, self.include_self
+            )
+            spec = G.graph_spectrum(W, self.n_eigs, kind=self.kind, seed=self.seed)
+            lam = spec.values.real if spec.values.is_complex() else spec.values
+            vectors = G.fix_signs(spec.vectors)
+            gaps = torch.diff(lam)
+            choice = G.eigengap(lam, self.max_clusters).n_clusters
+            self.n_spectra += 1
+            return _Spectrum(lam, vectors, gaps, choice, spec.method, spec.n_components)
+
+        return self._spectra.get_or_compute(param, compute)
 
     def _cluster(self, param, spec: _Spectrum, c: int):
-        key = (param, c)
-        hit = self._clusters.get(key)
-        if hit is not None:
-            self._clusters.move_to_end(key)
-            return hit
-        U = spec.vectors[:, :c]
-        if self.normalize_rows:
-            norm = torch.linalg.vector_norm(U, dim=1, keepdim=True)
-            U = U / torch.where(norm > 0, norm, torch.ones_like(norm))
-        km = G.kmeans(U, c, n_init=self.n_init, seed=self.seed)
-        labels = torch.as_tensor(_canonical_labels(to_numpy(km.labels)), device=self.device)
-        out = (labels, float(km.inertia))
-        self._clusters[key] = out
-        if len(self._clusters) > 8 * _CACHE:
-            self._clusters.popitem(last=False)
-        return out
+        def compute():
+            U = spec.vectors[:, :c]
+            if self.normalize_rows:
+                norm = torch.linalg.vector_norm(U, dim=1, keepdim=True)
+                U = U / torch.where(norm > 0, norm, torch.ones_like(norm))
+            km = G.kmeans(U, c, n_init=self.n_init, seed=self.seed)
+            labels = torch.as_tensor(_canonical_labels(to_numpy(km.labels)), device=self.device)
+            return labels, float(km.inertia)
+
+        return self._clusters.get_or_compute((param, c), compute)
 
     def step(self, k=_KEEP, bandwidth=_KEEP, n_clusters=_KEEP) -> SpectrumStep:
         """One answer as tensors (the fast path of :meth:`update`); sets the state in force.
@@ -724,7 +704,8 @@ class GraphFilterSession:
                 W = G.knn_graph(X, self.k, symmetrize=symmetrize, sparse=True)
             else:
                 self.k = None
-                self.bandwidth = _default_bandwidth(X) if bandwidth is None else _check_positive(bandwidth, "bandwidth")
+                self.bandwidth = (_default_bandwidth(X) if bandwidth is None
+                                  else check_real(bandwidth, "bandwidth", strict=True))
                 W = G.gaussian_affinity(X, self.bandwidth)
         self.adjacency = W
         self.n = W.shape[0]
@@ -754,7 +735,7 @@ class GraphFilterSession:
         self._lev = self._V * self._V  # (n, n): H_ii = sum_j h_j V_ij^2
         bound = G.lambda_max_bound(W, kind)
         self.lmax = max(bound, float(self._lam.max()), torch.finfo(self.dtype).eps) if lmax is None else \
-            _check_positive(lmax, "lmax")
+            check_real(lmax, "lmax", strict=True)
         if self.lmax < float(self._lam.max()) * (1 - 1e-12):
             raise ValueError(
                 f"lmax={self.lmax:.6g} is below the largest eigenvalue {float(self._lam.max()):.6g}: the Chebyshev "

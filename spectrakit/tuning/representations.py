@@ -54,7 +54,7 @@ import torch.nn.functional as F
 import xarray as xr
 
 from ..core import representations as crep
-from ..core.checks import check_int
+from ..core.checks import check_int, check_real
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 from .dynamics import ACTIVATIONS
@@ -85,21 +85,6 @@ _WEIGHT_NAMES = {"sim": "invariance weight", "var": "variance weight", "cov": "c
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite; got {value!r}.")
-    if minimum is not None and (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}; got {value!r}.")
-    return v
-
-
 
 
 def _view_array(values, name: str):
@@ -263,9 +248,9 @@ class RepresentationSession(StreamingSession):
         if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is unknown; choose one of {tuple(ACTIVATIONS)}.")
         self.activation = activation.lower()
-        self._lr = _real(lr, "lr", strict=True)
-        self._weights = {"sim": _real(sim, "sim"), "var": _real(var, "var"), "cov": _real(cov, "cov"),
-                         "alpha": _real(alpha, "alpha", minimum=None), "lambd": _real(lambd, "lambd")}
+        self._lr = check_real(lr, "lr", strict=True)
+        self._weights = {"sim": check_real(sim, "sim"), "var": check_real(var, "var"), "cov": check_real(cov, "cov"),
+                         "alpha": check_real(alpha, "alpha", minimum=None), "lambd": check_real(lambd, "lambd")}
         self.seed = check_int(seed, "seed", 0)
         self.record_every = check_int(record_every, "record_every", 1)
 
@@ -421,7 +406,7 @@ class RepresentationSession(StreamingSession):
 
         def set_(self, value):
             self._check_weight(name)
-            self._weights[name] = _real(value, name, minimum=None if name == "alpha" else 0.0)
+            self._weights[name] = check_real(value, name, minimum=None if name == "alpha" else 0.0)
 
         doc = (f"The {_WEIGHT_NAMES[name]} (loss {next(k for k, v in WEIGHTS.items() if name in v)!r}); "
                "setting it applies from the next step and is recorded.")
@@ -465,7 +450,7 @@ class RepresentationSession(StreamingSession):
 
     @lr.setter
     def lr(self, value):
-        self._lr = _real(value, "lr", strict=True)
+        self._lr = check_real(value, "lr", strict=True)
         self._trainer.lr = self._lr
 
     @property

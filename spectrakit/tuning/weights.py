@@ -95,7 +95,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ..core import weights as cw
-from ..core.checks import check_int
+from ..core.checks import check_int, check_real
 from ..core.threads import single_thread_if_small
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
@@ -116,17 +116,14 @@ _KERNEL = 3  # conv layers: 3 x 3, stride 1, circular "same" padding
 # ----------------------------------------------------------------------------- checks
 
 
-def _real(value, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    v = float(value)
-    if not math.isfinite(v) or (v <= minimum if strict else v < minimum):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {minimum:g}; got {value!r}.")
-    return v
-
-
+def _real(value, name: str, *, strict: bool = False) -> float:
+    """:func:`~spectrakit.core.checks.check_real` (``>= 0``, ``> 0`` with ``strict``), its
+    ValueError worded with the whole requirement, as the weight explorer's status line
+    shows it (tests/test_widgets_weights.py matches "reg must be a finite number >= 0")."""
+    try:
+        return check_real(value, name, strict=strict)
+    except ValueError:
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0; got {value!r}.") from None
 
 
 def _choice(value, name: str, options) -> str:

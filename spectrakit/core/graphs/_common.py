@@ -6,7 +6,6 @@ Part of :mod:`spectrakit.core.graphs` (see there for the conventions).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
@@ -16,24 +15,6 @@ from ..checks import check_finite, check_memory, itemsize
 from ..checks import check_int as _check_int  # noqa: F401  (the graph modules import it from here)
 
 # ------------------------------------------------------------------------------ checks
-
-
-def _check_real(value, name: str, *, positive: bool = False, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0; got {value}.")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value}.")
-    return value
-
 
 
 def _check_choice(value, name: str, choices) -> str:

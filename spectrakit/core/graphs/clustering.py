@@ -12,9 +12,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..checks import check_finite
+from ..checks import check_finite, check_real
 from ..threads import single_thread_if_small
-from ._common import _check_choice, _check_int, _check_real, _generator
+from ._common import _check_choice, _check_int, _generator
 from .construction import adjacency
 from .spectrum import EIGEN_METHODS, GraphSpectrum, _check_k, _graph_spectrum
 
@@ -41,7 +41,7 @@ def fix_signs(vectors: torch.Tensor, *, rtol: float | None = None) -> torch.Tens
         raise ValueError("vectors must be a tensor of shape (n,) or (n, k) (eigenvectors in columns).")
     V = vectors[:, None] if vectors.ndim == 1 else vectors
     real = V.real.dtype if V.is_complex() else V.dtype
-    rtol = math.sqrt(torch.finfo(real).eps) if rtol is None else _check_real(rtol, "rtol")
+    rtol = math.sqrt(torch.finfo(real).eps) if rtol is None else check_real(rtol, "rtol")
     mag = V.abs()
     top = mag.amax(0, keepdim=True)
     tied = mag >= top * (1 - rtol)
@@ -218,7 +218,7 @@ def kmeans(
         raise ValueError(f"k must be <= n (the number of points, {n}); got k={k}.")
     n_init = _check_int(n_init, "n_init", 1)
     max_iter = _check_int(max_iter, "max_iter", 1)
-    tol = _check_real(tol, "tol")
+    tol = check_real(tol, "tol")
     gen = _generator(seed)
     # small products: one thread does not wait on the others (core.threads)
     with single_thread_if_small(n * n_init * k * d, X.device):
@@ -390,7 +390,7 @@ def laplacian_positional_encoding(
     first = 1 if drop_first else 0
     if k + first > n:
         raise ValueError(f"k must be <= {n - first} for a graph of {n} nodes (drop_first={drop_first}); got {k}.")
-    rtol = _check_real(rtol, "rtol")
+    rtol = check_real(rtol, "rtol")
     m = min(n, k + first + 1)  # one more, to see whether the last one is repeated
     _check_choice(kind, "kind", ("combinatorial", "symmetric", "random_walk"))
     _check_choice(method, "method", EIGEN_METHODS)

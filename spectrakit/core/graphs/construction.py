@@ -13,9 +13,9 @@ import scipy.sparse as sp
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import check_finite
+from ..checks import check_finite, check_real
 from ..threads import single_thread_if_small
-from ._common import _check_choice, _check_dense_memory, _check_int, _check_real, _generator, _points, _size, _sort_work
+from ._common import _check_choice, _check_dense_memory, _check_int, _generator, _points, _size, _sort_work
 
 KNN_TREE_MAX_DIM = 16  # scipy's cKDTree on the CPU up to this dimension, else brute force
 
@@ -219,7 +219,7 @@ def _weights(dist: torch.Tensor, weights: str, bandwidth, name="bandwidth") -> t
     if sigma is None:
         positive = dist[dist > 0]
         sigma = float(positive.median()) if positive.numel() else 1.0
-    sigma = _check_real(sigma, name, positive=True)
+    sigma = check_real(sigma, name, strict=True)
     return torch.exp(-(dist * dist) / (2 * sigma * sigma))
 
 
@@ -340,7 +340,7 @@ def epsilon_graph(
     """
     X = _points(X, "X", device, dtype)
     n = X.shape[0]
-    eps = _check_real(eps, "eps", positive=True)
+    eps = check_real(eps, "eps", strict=True)
     _check_choice(weights, "weights", ("connectivity", "distance", "gaussian"))
     sq = (X * X).sum(1)
     block = max(1, min(n, 2**23 // n))
@@ -379,7 +379,7 @@ def gaussian_affinity(X, bandwidth: float, *, device=None, dtype=None) -> torch.
     (0.606531, 0.0)
     """
     X = _points(X, "X", device, dtype)
-    bandwidth = _check_real(bandwidth, "bandwidth", positive=True)
+    bandwidth = check_real(bandwidth, "bandwidth", strict=True)
     n = X.shape[0]
     _check_dense_memory(
         n, 2, X.dtype, X.device, "X", f"a dense {n} x {n} Gaussian affinity in {X.dtype}",
@@ -486,7 +486,7 @@ def stochastic_block_model(
         raise ValueError(f"sizes must be a non-empty list of positive block sizes; got {sizes}.")
     k = len(sizes)
     if probabilities is None:
-        p_in, p_out = _check_real(p_in, "p_in"), _check_real(p_out, "p_out")
+        p_in, p_out = check_real(p_in, "p_in"), check_real(p_out, "p_out")
         P = torch.full((k, k), p_out, dtype=torch.float64)
         P.fill_diagonal_(p_in)
     else:

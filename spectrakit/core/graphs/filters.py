@@ -13,10 +13,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from ..checks import check_finite
+from ..checks import check_finite, check_real
 from ..filtering import filter_factors
 from ..threads import single_thread_if_small
-from ._common import _check_choice, _check_dense_memory, _check_int, _check_real, _size
+from ._common import _check_choice, _check_dense_memory, _check_int, _size
 from .construction import adjacency
 from .laplacians import _complex_dtype, _lambda_max_bound, _laplacian_from, _magnetic_from, _resolve_kind
 from .spectrum import DENSE_MAX_CPU, GraphSpectrum
@@ -157,7 +157,7 @@ def chebyshev_coefficients(h: Callable[[torch.Tensor], torch.Tensor], order: int
     [2.0, 1.0, 0.0]
     """
     order = _check_int(order, "order", 0)
-    lmax = _check_real(lmax, "lmax", positive=True)
+    lmax = check_real(lmax, "lmax", strict=True)
     N = 2 * (order + 1)
     theta = math.pi * (torch.arange(N, dtype=torch.float64) + 0.5) / N
     lam = (lmax / 2) * (torch.cos(theta) + 1)
@@ -231,7 +231,7 @@ def chebyshev_filter(
     n = A.shape[0]
     L = _magnetic_from(A, q, kind == "magnetic_normalized") if magnetic else _laplacian_from(A, kind)
     order = _check_int(order, "order", 0)
-    lmax = _lambda_max_bound(A, kind) if lmax is None else _check_real(lmax, "lmax", positive=True)
+    lmax = _lambda_max_bound(A, kind) if lmax is None else check_real(lmax, "lmax", strict=True)
     lmax = max(lmax, torch.finfo(A.dtype).eps)  # a graph without edges: L = 0
     x = _signal(x, n, L)
     real = A.dtype
@@ -288,7 +288,7 @@ def reg_from_zhou_alpha(alpha: float) -> float:
     >>> reg_from_zhou_alpha(0.5), reg_from_zhou_alpha(0.75)
     (1.0, 3.0)
     """
-    alpha = _check_real(alpha, "alpha")
+    alpha = check_real(alpha, "alpha")
     if not 0 <= alpha < 1:
         raise ValueError(f"alpha must lie in [0, 1) (Zhou et al.'s propagation weight); got {alpha}.")
     return alpha / (1 - alpha)
@@ -418,7 +418,7 @@ def label_propagation(
             for r in regs:
                 rr = float(r)
                 with single_thread_if_small(_size(L) * C * 50, L.device):
-                    F_r, _it, ok = _cg(lambda v: v + rr * (Lop @ v), Y, _check_real(tol, "tol", positive=True), iters)
+                    F_r, _it, ok = _cg(lambda v: v + rr * (Lop @ v), Y, check_real(tol, "tol", strict=True), iters)
                 if not ok:
                     warnings.warn(f"label_propagation: conjugate gradients did not reach tol={tol} in {iters} "
                                   "iterations at reg={rr}; raise max_iter.", RuntimeWarning, stacklevel=2)

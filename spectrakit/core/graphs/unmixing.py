@@ -19,9 +19,9 @@ import scipy.sparse as sp
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import check_finite
+from ..checks import check_finite, check_real
 from ..threads import single_thread_if_small
-from ._common import _check_int, _check_real, _generator
+from ._common import _check_int, _generator
 from .construction import _coalesced, _entries, _is_symmetric, adjacency, grid_graph
 from .filters import _operator, _reg_grid
 from .spectrum import SPARSE_DENSITY, _torch_from_scipy
@@ -348,10 +348,10 @@ def nmf_unmix(
     if k > min(n, b):
         raise ValueError(f"n_endmembers must be <= min(n_pixels, n_bands) = {min(n, b)}; got {k}.")
     regs, scalar = _reg_grid(reg, Y.dtype, Y.device)
-    sparsity = _check_real(sparsity, "sparsity")
-    delta = _check_real(sum_to_one, "sum_to_one", positive=True, allow_none=True)
+    sparsity = check_real(sparsity, "sparsity")
+    delta = check_real(sum_to_one, "sum_to_one", strict=True, allow_none=True)
     max_iter = _check_int(max_iter, "max_iter", 0)
-    tol = _check_real(tol, "tol")
+    tol = check_real(tol, "tol")
     if graph is None:
         if bool((regs > 0).any()):
             raise ValueError("reg > 0 needs graph: pass the pixel graph, e.g. graph=grid_graph(ny, nx).")
