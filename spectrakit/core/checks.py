@@ -22,6 +22,25 @@ def check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def seeded_generator(seed) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (an int >= 0), or from fresh entropy
+    for ``seed=None``: draws made on the CPU and then moved give the same numbers on every
+    device.
+
+    Examples
+    --------
+    >>> a, b = seeded_generator(3), seeded_generator(3)
+    >>> bool(torch.equal(torch.randn(4, generator=a), torch.randn(4, generator=b)))
+    True
+    """
+    gen = torch.Generator()
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(check_int(seed, "seed", 0))
+    return gen
+
+
 def check_real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False,
                allow_none: bool = False) -> float | None:
     """``value`` as a finite Python float, or an error that names ``name``.

@@ -91,7 +91,7 @@ from typing import NamedTuple
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int, check_memory, check_real, itemsize
+from .checks import check_finite, check_int, check_memory, check_real, itemsize, seeded_generator
 from .filtering import (
     SpectralBasis,
     check_svd_memory,
@@ -888,15 +888,6 @@ def optimal_learning_curve(
 # ------------------------------------------------------------------------ Monte-Carlo
 
 
-def _generator(seed) -> torch.Generator:
-    gen = torch.Generator()
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(_check_int(seed, "seed", 0))
-    return gen
-
-
 def gaussian_design(n: int, eigenvalues, *, seed: int | None = 0, generator: torch.Generator | None = None) -> torch.Tensor:
     """Synthetic features ``X`` (n, P) with independent ``N(0, lambda_k)`` columns.
 
@@ -913,7 +904,7 @@ def gaussian_design(n: int, eigenvalues, *, seed: int | None = 0, generator: tor
     """
     n = _check_int(n, "n", 1)
     lam = _spectrum(eigenvalues)
-    gen = generator if generator is not None else _generator(seed)
+    gen = generator if generator is not None else seeded_generator(seed)
     z = torch.randn(n, lam.shape[0], generator=gen, dtype=torch.float64)
     return (z * lam.detach().double().cpu().sqrt()).to(device=lam.device, dtype=lam.dtype)
 
@@ -1057,7 +1048,7 @@ def monte_carlo_curve(
                        integer=method in ("gd", "cutoff"))
     trials = _check_int(trials, "trials", 1)
     lr = 1.0 / float(lam.max()) if lr is None else check_real(lr, "lr", strict=True)
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     w_star = c / lam.sqrt()
     P, G = lam.shape[0], g.shape[0]
     _check_batch_memory(G, P, lam, "monte_carlo_curve")
@@ -1127,7 +1118,7 @@ class RandomFeaturesCurve(NamedTuple):
 
 
 def _projections(P: int, N: int, draws: int, seed) -> list[torch.Tensor]:
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     return [torch.randn(P, N, generator=gen, dtype=torch.float64) for _ in range(draws)]
 
 
@@ -1240,7 +1231,7 @@ def random_features_monte_carlo(
     trials = _check_int(trials, "trials", 1)
     Ns = [int(v) for v in N_t.tolist()]
     Fs = _projections(lam.shape[0], max(Ns), draws, seed)
-    gen = _generator(None if seed is None else _check_int(seed, "seed", 0) + 1)
+    gen = seeded_generator(None if seed is None else _check_int(seed, "seed", 0) + 1)
     w_star = c / lam.sqrt()
     P, R = lam.shape[0], reg_t.shape[0]
     acc_b = torch.zeros(len(Ns), R, P, dtype=lam.dtype, device=lam.device)
@@ -1421,7 +1412,7 @@ def model_collapse_monte_carlo(
     if w.shape != (d,):
         raise ValueError(f"w_star must have shape ({d},) like eigenvalues; got {tuple(w.shape)}.")
     check_finite(w, "w_star")
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     dev, dt = lam.device, lam.dtype
     w_d = w.to(dev)
     sqrt_lam = lam.detach().double().cpu().sqrt()

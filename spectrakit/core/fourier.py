@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from . import filtering
+from .checks import check_real
 
 __all__ = [
     "fftn",
@@ -117,11 +118,6 @@ def _per_axis(value, n: int, name: str) -> tuple[float, ...]:
     if len(vals) != n:
         raise ValueError(f"{name} has {len(vals)} values for {n} axes.")
     return vals
-
-
-def _check_positive(value: float, name: str) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
 
 
 # ----------------------------------------------------------------------------- transforms
@@ -447,8 +443,7 @@ def _along_axis(x, y, fs, axis, *, length_note: str = ""):
     _check_tensor(x, "x")
     if y is not None:
         _check_tensor(y, "y")
-    fs = float(fs)
-    _check_positive(fs, "fs")
+    fs = check_real(fs, "fs", strict=True)
     ax = _axes(x, axis, "axis")[0]
     xm = x.movedim(ax, -1)
     ym = None
@@ -672,7 +667,7 @@ def periodogramn(
     axes = _axes(x, axes)
     fs = _per_axis(fs, len(axes), "fs")
     for v in fs:
-        _check_positive(v, "fs")
+        check_real(v, "fs", strict=True)
     if window is None:
         window = "boxcar"
     onesided = bool(return_onesided) and not x.is_complex()

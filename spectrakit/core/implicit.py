@@ -54,7 +54,7 @@ import numpy as np
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int, check_memory, check_real, itemsize
+from .checks import check_finite, check_int, check_memory, check_real, itemsize, seeded_generator
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -93,15 +93,6 @@ def _check_tensor(x, name: str, ndim: int | None = None, what: str = "") -> torc
         raise ValueError(f"{name} must be {ndim}-D{what}; got shape {tuple(x.shape)}.")
     check_finite(x.detach(), name)
     return x
-
-
-def _generator(seed) -> torch.Generator:
-    gen = torch.Generator()
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(check_int(seed, "seed", 0))
-    return gen
 
 
 def _recorded_steps(steps: int, record_every: int) -> list[int]:
@@ -205,7 +196,7 @@ def matrix_sensing_problem(
     noise = check_real(noise, "noise")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     q, rr = torch.linalg.qr(torch.randn(d, r, generator=gen, dtype=torch.float64))
     q = q * torch.sign(torch.diagonal(rr))  # Haar-distributed: fix QR's sign ambiguity
     target = (q * sv) @ q.T
@@ -417,7 +408,7 @@ class FactoredDescent:
         self.width = d if width is None else check_int(width, "width", 1)
         self._lr = _check_lr(lr, self._damping, self._s1)
         self.seed = seed
-        u0 = self.init_scale * torch.randn(d, self.width, generator=_generator(seed), dtype=torch.float64)
+        u0 = self.init_scale * torch.randn(d, self.width, generator=seeded_generator(seed), dtype=torch.float64)
         self.initial_factor = u0.to(device=self.device, dtype=self.dtype)
         if problem.sensing is not None:
             self._m = m = problem.sensing.shape[0]

@@ -41,7 +41,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from ..options import resolve_device, resolve_dtype
-from .checks import check_finite, check_int, check_real
+from .checks import check_finite, check_int, check_real, seeded_generator
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -611,15 +611,6 @@ class ViewPair(NamedTuple):
     view_b: torch.Tensor
 
 
-def _generator(seed) -> torch.Generator:
-    gen = torch.Generator()
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(check_int(seed, "seed", 0))
-    return gen
-
-
 def ssl_toy_data(
     n: int = 512,
     d_in: int = 16,
@@ -685,7 +676,7 @@ def ssl_toy_data(
     noise = check_real(noise, "noise")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     q, r = torch.linalg.qr(torch.randn(d_in, k, generator=gen, dtype=torch.float64))
     q = q * torch.sign(torch.diagonal(r))  # Haar-distributed: fix QR's sign ambiguity
     std = decay ** (0.5 * torch.arange(k, dtype=torch.float64))
@@ -721,7 +712,7 @@ def linear_encoder(
     scale = 1.0 / math.sqrt(d_in) if init_scale is None else check_real(init_scale, "init_scale")
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
-    w = scale * torch.randn(d_out, d_in, generator=_generator(seed), dtype=torch.float64)
+    w = scale * torch.randn(d_out, d_in, generator=seeded_generator(seed), dtype=torch.float64)
     enc = torch.nn.Linear(d_in, d_out, bias=False, device=device, dtype=dtype)
     with torch.no_grad():
         enc.weight.copy_(w.to(device=device, dtype=dtype))
@@ -856,7 +847,7 @@ class SSLTrainer:
         self._lr = lr
         self._params = params
         self._opt = _OPTIMIZERS[optimizer](params, lr=lr)
-        self._gen = _generator(seed)
+        self._gen = seeded_generator(seed)
         self._order = torch.empty(0, dtype=torch.long)
         self._pos = 0
         #: multiply-adds of a linear encoder's step, the scale :meth:`threads` looks at
@@ -1135,7 +1126,7 @@ def linear_barlow_twins(
             f"lr={lr} is too large for the top cross-correlation eigenvalue {g1:.3g}: gradient "
             f"descent needs 4 lr gamma_1 < 1, i.e. lr < {1 / (4 * g1):.3g} (take half of that)."
         )
-    w0 = init_scale * torch.randn(d_out, d_in, generator=_generator(seed), dtype=torch.float64)
+    w0 = init_scale * torch.randn(d_out, d_in, generator=seeded_generator(seed), dtype=torch.float64)
     w = w0.to(device=xa.device, dtype=xa.dtype).requires_grad_()
 
     gammas, vecs = torch.linalg.eigh((gamma_mat + gamma_mat.T) / 2)

@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_finite, check_int, check_memory, itemsize
+from .checks import check_finite, check_int, check_memory, check_real, itemsize
 from .threads import single_thread_if_small
 
 __all__ = [
@@ -117,17 +117,6 @@ def _check_grid(input_shape, kernel: torch.Tensor, name: str = "input_shape") ->
             f"the kernel to fit in the grid (H >= {kh}, W >= {kw})."
         )
     return H, W
-
-
-def _real(value, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}; got {value}.")
-    return value
 
 
 def _compute_dtype(weight: torch.Tensor) -> torch.Tensor:
@@ -522,7 +511,7 @@ def power_iteration(
     else:
         raise TypeError(f"operator must be a matrix (torch.Tensor) or a callable v -> A v; got {type(operator).__name__}.")
     max_iter = check_int(max_iter, "max_iter", 1)
-    tol = _default_tol(dtype) if tol is None else _real(tol, "tol")
+    tol = _default_tol(dtype) if tol is None else check_real(tol, "tol")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a callable (k, sigma, v) or None; got {type(callback).__name__}.")
 
@@ -723,7 +712,7 @@ def spectral_normalize(weight: torch.Tensor, target: float = 1.0, input_shape=No
     """
     weight = _check_weight(weight)
     _need_conv_shape(weight, input_shape, "spectral_normalize")
-    target = _real(target, "target", positive=True)
+    target = check_real(target, "target", strict=True)
     if weight.ndim == 4:
         norm = conv_operator_norm(weight, input_shape)
     else:

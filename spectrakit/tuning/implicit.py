@@ -36,14 +36,13 @@ returns to the same ``U_0``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 import xarray as xr
 
 from ..core import implicit as cimp
-from ..core.checks import check_int
+from ..core.checks import check_int, check_real
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 
@@ -68,16 +67,6 @@ def default_lr(optimizer: str, sigma_1: float) -> float:
         raise ValueError(f"optimizer={optimizer!r} is unknown; choose one of {OPTIMIZERS}.")
     # rounded to 4 significant digits: a number that reads as set (0.05, not 0.049999999999999996)
     return 0.5 if optimizer == "scaledgd" else float(f"{0.15 / float(sigma_1):.4g}")
-
-
-def _damping(value) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"damping must be a real number; got {value!r}.")
-    if not (math.isfinite(float(value)) and value >= 0):
-        raise ValueError(f"damping must be >= 0 and finite; got {value!r}.")
-    return float(value)
 
 
 def _move(problem: cimp.MatrixSensingProblem, device, dtype) -> cimp.MatrixSensingProblem:
@@ -218,7 +207,7 @@ class ImplicitSession(StreamingSession):
             init_scale=init_scale, width=width, seed=self.seed, name="ImplicitSession",
         )
         # gradient descent keeps the damping (checked) for replace(optimizer="scaledgd")
-        self._damping = self._run.damping if self.optimizer == "scaledgd" else _damping(damping)
+        self._damping = self._run.damping if self.optimizer == "scaledgd" else check_real(damping, "damping")
         self.init_scale = self._run.init_scale
         self.width = self._run.width
         self.d = self._run.d

@@ -116,16 +116,6 @@ _KERNEL = 3  # conv layers: 3 x 3, stride 1, circular "same" padding
 # ----------------------------------------------------------------------------- checks
 
 
-def _real(value, name: str, *, strict: bool = False) -> float:
-    """:func:`~spectrakit.core.checks.check_real` (``>= 0``, ``> 0`` with ``strict``), its
-    ValueError worded with the whole requirement, as the weight explorer's status line
-    shows it (tests/test_widgets_weights.py matches "reg must be a finite number >= 0")."""
-    try:
-        return check_real(value, name, strict=strict)
-    except ValueError:
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0; got {value!r}.") from None
-
-
 def _choice(value, name: str, options) -> str:
     if not isinstance(value, str) or value.lower() not in options:
         raise ValueError(f"{name}={value!r} is unknown; choose one of {tuple(options)}.")
@@ -421,11 +411,11 @@ class WeightSession(StreamingSession):
         self.activation = _choice(activation, "activation", ACTIVATIONS)
         self.data_seed = check_int(data_seed, "data_seed", 0)
         self.method = _choice(method, "method", METHODS)
-        self._reg = _real(reg, "reg")
-        self._target = _real(target, "target", strict=True)
+        self._reg = check_real(reg, "reg")
+        self._target = check_real(target, "target", strict=True)
         self.power = check_int(power, "power", 1)
         self.optimizer_name = _choice(optimizer, "optimizer", OPTIMIZERS)
-        self._lr = _real(lr, "lr", strict=True)
+        self._lr = check_real(lr, "lr", strict=True)
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", 1)
             if batch_size > self.n:
@@ -550,7 +540,7 @@ class WeightSession(StreamingSession):
 
     @lr.setter
     def lr(self, value):
-        self._lr = _real(value, "lr", strict=True)
+        self._lr = check_real(value, "lr", strict=True)
         for group in self._opt.param_groups:
             group["lr"] = self._lr
 
@@ -562,7 +552,7 @@ class WeightSession(StreamingSession):
 
     @reg.setter
     def reg(self, value):
-        self._reg = _real(value, "reg")
+        self._reg = check_real(value, "reg")
 
     @property
     def target(self) -> float:
@@ -572,7 +562,7 @@ class WeightSession(StreamingSession):
 
     @target.setter
     def target(self, value):
-        self._target = _real(value, "target", strict=True)
+        self._target = check_real(value, "target", strict=True)
         if self.method == "normalize":
             for _name, m, _grid in self._layers:
                 m.parametrizations.weight[0].target = self._target

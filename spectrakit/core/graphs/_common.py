@@ -23,15 +23,6 @@ def _check_choice(value, name: str, choices) -> str:
     return value
 
 
-def _generator(seed) -> torch.Generator:
-    gen = torch.Generator()
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(_check_int(seed, "seed", 0))
-    return gen
-
-
 def _check_dense_memory(n: int, copies: float, dtype, device, name: str, what: str, alternative: str) -> None:
     check_memory(copies * n * n * itemsize(dtype), device, name=name, what=what, alternative=alternative)
 

@@ -12,9 +12,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..checks import check_finite, check_real
+from ..checks import check_finite, check_real, seeded_generator
 from ..threads import single_thread_if_small
-from ._common import _check_choice, _check_int, _generator
+from ._common import _check_choice, _check_int
 from .construction import adjacency
 from .spectrum import EIGEN_METHODS, GraphSpectrum, _check_k, _graph_spectrum
 
@@ -219,7 +219,7 @@ def kmeans(
     n_init = _check_int(n_init, "n_init", 1)
     max_iter = _check_int(max_iter, "max_iter", 1)
     tol = check_real(tol, "tol")
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     # small products: one thread does not wait on the others (core.threads)
     with single_thread_if_small(n * n_init * k * d, X.device):
         return _lloyd(X, k, n_init, max_iter, tol, gen)

@@ -13,9 +13,9 @@ import scipy.sparse as sp
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import check_finite, check_real
+from ..checks import check_finite, check_real, seeded_generator
 from ..threads import single_thread_if_small
-from ._common import _check_choice, _check_dense_memory, _check_int, _generator, _points, _size, _sort_work
+from ._common import _check_choice, _check_dense_memory, _check_int, _points, _size, _sort_work
 
 KNN_TREE_MAX_DIM = 16  # scipy's cKDTree on the CPU up to this dimension, else brute force
 
@@ -504,7 +504,7 @@ def stochastic_block_model(
     if not sparse:
         _check_dense_memory(n, 1, dt, dev, "sizes", f"a dense {n} x {n} adjacency in {dt}",
                             "Pass sparse=True for a torch sparse COO adjacency.")
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     block = max(1, min(n, 2**22 // n))
     R, C = [], []
     for start in range(0, n, block):

@@ -19,10 +19,10 @@ import scipy.sparse as sp
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import check_finite, check_real
+from ..checks import check_finite, check_real, seeded_generator
 from ..threads import single_thread_if_small
-from ._common import _check_int, _generator
-from .construction import _coalesced, _entries, _is_symmetric, adjacency, grid_graph
+from ._common import _check_int
+from .construction import _coalesced, _entries, _is_symmetric, adjacency
 from .filters import _operator, _reg_grid
 from .spectrum import SPARSE_DENSITY, _torch_from_scipy
 
@@ -358,7 +358,7 @@ def nmf_unmix(
         Wop, d = None, None
     else:
         Wop, d = _graph_split(graph, n, Y)
-    A0, E0 = _init(init, Y, k, _generator(seed))
+    A0, E0 = _init(init, Y, k, seeded_generator(seed))
     R = regs.shape[0]
     A = A0.expand(R, n, k).clone()
     E = E0.expand(R, k, b).clone()
