@@ -94,7 +94,6 @@ from ..options import resolve_device, resolve_dtype
 from .checks import check_finite, check_int, check_memory, check_real, itemsize, seeded_generator
 from .filtering import (
     SpectralBasis,
-    check_svd_memory,
     filter_factors,
     filtered_solution,
     kernel_basis,
@@ -1464,32 +1463,6 @@ def rbf_kernel(X: torch.Tensor, Z: torch.Tensor | None = None, *, gamma: float) 
     return torch.exp(-gamma * d2)
 
 
-def _kernel_basis(K: torch.Tensor) -> SpectralBasis:
-    """:func:`spectrakit.core.filtering.kernel_basis` (same conventions: descending
-    eigenvalues clipped below at ``eps**2 * s_max``), computed on the CPU by LAPACK's
-    divide-and-conquer ``dsyevd`` through scipy, which is about 20 % faster there than
-    ``torch.linalg.eigh`` (measured at n = 3000 on 2 cores, same accuracy); on a GPU,
-    ``torch.linalg.eigh``."""
-    n = K.shape[0]
-    if K.ndim != 2 or K.shape[1] != n:
-        raise ValueError(f"K must be a square matrix; got shape {tuple(K.shape)}.")
-    if K.device.type != "cpu":
-        return kernel_basis(K)
-    import scipy.linalg
-
-    check_svd_memory(n, n, K.dtype, K.device, "K")
-    sym = (0.5 * (K + K.mT)).detach().numpy()
-    try:
-        lam, Q = scipy.linalg.eigh(sym, driver="evd", overwrite_a=True, check_finite=False)
-    except (ValueError, scipy.linalg.LinAlgError):  # LAPACK did not converge: torch's
-        return kernel_basis(K)
-    lam = torch.from_numpy(lam.copy()).to(K.dtype).flip(0)
-    Q = torch.from_numpy(Q).to(K.dtype).flip(1).contiguous()
-    lam = lam.clamp_min(float(lam[0].clamp_min(0)) * torch.finfo(K.dtype).eps ** 2 or torch.finfo(K.dtype).tiny)
-    empty = K.new_zeros((n, 0))
-    return SpectralBasis(U=Q, s=lam, V=Q, scale=1.0 / lam, Q0=empty, X0=empty, kind="kernel")
-
-
 class KernelPath(NamedTuple):
     """Kernel regression along a ``reg`` grid from one eigendecomposition.
 
@@ -1532,8 +1505,8 @@ def kernel_path(
 ) -> KernelPath:
     """Kernel ridge regression (or any spectral filter) for every ``reg`` at once.
 
-    One ``eigh`` of ``K = Q diag(s) Q^T`` (LAPACK's divide and conquer; on the CPU through
-    scipy, about 20 % faster there than torch's) or a cached ``basis``, then for all ``reg`` in
+    One ``eigh`` of ``K = Q diag(s) Q^T`` (:func:`spectrakit.core.filtering.kernel_basis`) or
+    a cached ``basis``, then for all ``reg`` in
     one batched step: ``alpha = Q diag(h(s, reg)/s) Q^T y``, fitted values
     ``Q diag(h) Q^T y``, predictions ``K_test alpha`` and the criteria; so the path costs
     one decomposition plus a few products, not a solve per ``reg``. For Tikhonov
@@ -1572,7 +1545,7 @@ def kernel_path(
         if not isinstance(K, torch.Tensor) or not K.is_floating_point():
             raise TypeError("K must be a floating torch.Tensor (the n x n kernel matrix), or pass basis=.")
         check_finite(K, "K")
-        basis = _kernel_basis(K)
+        basis = kernel_basis(K)
     elif not isinstance(basis, SpectralBasis) or basis.kind != "kernel":
         raise TypeError("basis must be a SpectralBasis of kind 'kernel' (from kernel_path(...).basis or kernel_basis).")
     Q = basis.U
