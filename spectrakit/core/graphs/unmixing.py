@@ -22,7 +22,7 @@ from ...options import resolve_device, resolve_dtype
 from ..checks import check_finite, check_real, seeded_generator
 from ..threads import single_thread_if_small
 from ._common import _check_int
-from .construction import _coalesced, _entries, _is_symmetric, adjacency
+from .construction import _coalesced, _entries, _is_symmetric, adjacency, grid_graph  # noqa: F401  (the examples use it)
 from .filters import _operator, _reg_grid
 from .spectrum import SPARSE_DENSITY, _torch_from_scipy
 
