@@ -497,6 +497,163 @@ def test_label_propagation_on_a_block_model(sbm):
     assert torch.allclose(grid.scores[1], res.scores, atol=1e-10)
     cg = G.label_propagation(W.to_sparse(), given, 10.0)
     assert cg.method == "cg" and torch.allclose(cg.scores, res.scores, atol=1e-8)
+    assert bool(res.reached.all() and grid.reached.all() and cg.reached.all())  # a dense block model, large reg
+
+
+def arc_graph(n=200, k=10):
+    # points on a half circle: a long thin graph, its ends ~n/k hops apart
+    t = np.linspace(0, np.pi, n)
+    return dense(G.knn_graph(np.c_[np.cos(t), np.sin(t)], k, device="cpu"))
+
+
+def sparse_block_model():
+    # sparse blocks (mean degree ~4): many hops between nodes, one labelled node per block
+    W, truth = G.stochastic_block_model([60, 50, 40, 50], 0.08, 0.004, seed=3)
+    given = torch.full_like(truth, -1)
+    for b in range(4):
+        given[torch.nonzero(truth == b)[0, 0]] = b
+    return W, given
+
+
+LP_REGS = [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("kind", ["symmetric", "combinatorial"])
+@pytest.mark.parametrize("graph", ["arc", "block_model"])
+def test_label_propagation_methods_agree_on_the_reached_nodes(graph, kind, dtype):
+    if graph == "arc":
+        W = arc_graph()
+        given = torch.full((200,), -1)
+        given[0], given[-1] = 0, 1  # one label at each end
+    else:
+        W, given = sparse_block_model()
+    W = W.to(dtype)
+    n = W.shape[0]
+    spec = G.graph_spectrum(W, kind=kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cg converges (to tol and to the floor) without a warning
+        res = {
+            "spectrum": G.label_propagation(W, given, LP_REGS, kind=kind, spectrum=spec),
+            "solve": G.label_propagation(W, given, LP_REGS, kind=kind, method="solve"),
+            "cg": G.label_propagation(W.to_sparse(), given, LP_REGS, kind=kind, method="cg"),
+        }
+    ref = res["solve"]
+    assert ref.reached.shape == ref.labels.shape == (len(LP_REGS), n) and ref.reached.dtype == torch.bool
+    assert ref.floor.shape == (len(LP_REGS),)
+    for name, r in res.items():
+        assert r.method == name
+        assert torch.equal(r.reached, ref.reached), (name, r.reached.sum(-1), ref.reached.sum(-1))
+        assert torch.equal(r.labels, ref.labels), name
+        assert torch.equal(r.labels == -1, ~r.reached), name  # -1 exactly where not reached
+        assert bool(r.reached[:, given >= 0].all()), name  # labelled nodes always reached
+    reached = ref.reached.sum(-1)
+    assert reached[0] < (n / 2 if graph == "arc" else n) and reached[-1] == n, reached  # all reached at reg = 100
+    assert bool((reached.diff() >= 0).all()), reached  # more reg reaches more nodes
+    if dtype == torch.float64 and graph == "arc":
+        # what the floor prevents: below it the eigenbasis and the solve argmax disagree (round-off)
+        old = torch.argmax(res["spectrum"].scores, -1) != torch.argmax(ref.scores, -1)
+        assert int(old[1].sum()) > 20 and not bool((old & ref.reached).any())
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "combinatorial"])
+def test_label_propagation_unreached_nodes_are_below_the_floor_of_the_exact_solve(kind):
+    W = arc_graph()
+    n = 200
+    given = np.full(n, -1)
+    given[[0, 120]], given[199] = 0, 1
+    Wn = W.numpy()
+    L = csgraph_laplacian(Wn, normed=kind == "symmetric")
+    lam_max = np.linalg.eigvalsh(L).max()
+    Y = np.zeros((n, 2))
+    Y[[0, 120], 0], Y[199, 1] = 1, 1
+    eps = np.finfo(np.float64).eps
+    spec = G.graph_spectrum(W, kind=kind)
+    scale = 1.0 if kind == "symmetric" else 0.1  # D - W is about 10 times L_sym here (degrees ~ 10)
+    for reg in (0.003 * scale, 0.05 * scale, 1.0 * scale):
+        res = G.label_propagation(W, given, reg, kind=kind, spectrum=spec)
+        F = scipy.linalg.solve(np.eye(n) + reg * L, Y, assume_a="pos")  # LAPACK, independent of torch
+        # the documented floor n eps (1 + reg lmax) max|F|, lmax a bound on L's largest eigenvalue (2 for L_sym;
+        # at most twice the largest degree for D - W)
+        lmax = (float(res.floor) / (n * eps * np.abs(F).max()) - 1) / reg
+        if kind == "symmetric":
+            assert abs(lmax - 2) < 1e-6, lmax
+        else:
+            assert lam_max * (1 - 1e-9) <= lmax <= 2 * Wn.sum(1).max() * (1 + 1e-9), (lmax, lam_max)
+        best = F.max(1)
+        unreached = ~res.reached.numpy()
+        if reg < scale:
+            assert unreached.sum() > 20, (reg, unreached.sum())
+        assert bool((best[unreached] < float(res.floor)).all())  # unreached: the exact best score is below the floor
+        assert bool((best[~unreached] > float(res.floor)).all())
+        np.testing.assert_array_equal(res.labels.numpy()[~unreached], F.argmax(1)[~unreached])
+
+
+def test_label_propagation_reached_against_exact_arithmetic():
+    # a path of 40 nodes labelled at both ends: the exact scores (mpmath, 80 digits, a tridiagonal solve)
+    # fall like reg**hops; reached is exactly "exact best score above the floor", for every method
+    mpmath = pytest.importorskip("mpmath")
+    n, reg = 40, 0.05
+    W = torch.diag(torch.ones(n - 1, dtype=F64), 1)
+    W = W + W.T
+    given = torch.full((n,), -1)
+    given[0], given[-1] = 0, 1
+    with mpmath.workdps(80):
+        deg = [1 if i in (0, n - 1) else 2 for i in range(n)]
+        r = mpmath.mpf(reg)
+        M = mpmath.matrix(n, n)
+        for i in range(n):
+            M[i, i] = 1 + r
+            for j in (i - 1, i + 1):
+                if 0 <= j < n:
+                    M[i, j] = -r / mpmath.sqrt(deg[i] * deg[j])
+        exact = []
+        for c, node in ((0, 0), (1, n - 1)):
+            e = mpmath.matrix(n, 1)
+            e[node] = 1
+            exact.append(mpmath.lu_solve(M, e))
+        F = np.array([[float(exact[c][i]) for c in range(2)] for i in range(n)])
+    spec = G.graph_spectrum(W, kind="symmetric")
+    for res in (G.label_propagation(W, given, reg, spectrum=spec), G.label_propagation(W, given, reg, method="solve"),
+                G.label_propagation(W.to_sparse(), given, reg, method="cg")):
+        floor = float(res.floor)
+        assert abs(floor / (n * torch.finfo(F64).eps * (1 + 2 * reg) * F.max()) - 1) < 1e-8
+        best = F.max(1)
+        assert np.abs(np.log10(best / floor)).min() > 0.1  # no node within round-off of the floor here
+        np.testing.assert_array_equal(res.reached.numpy(), best > floor, err_msg=res.method)
+        want = np.where(best > floor, F.argmax(1), -1)
+        np.testing.assert_array_equal(res.labels.numpy(), want, err_msg=res.method)
+    assert 10 < int(res.reached.sum()) < 30  # the middle of the path is beyond the labels' reach at reg = 0.05
+
+
+def test_label_propagation_label_sets_match_one_at_a_time(sbm):
+    W, truth = sbm
+    gen = torch.Generator().manual_seed(1)
+    sets = torch.full((200, 5), -1)
+    for s in range(5):
+        for b in range(4 if s != 3 else 3):  # set 3 has no label of class 3: its column stays 0
+            members = torch.nonzero(truth == b)[:, 0]
+            sets[members[torch.randperm(len(members), generator=gen)[: 1 + s % 2]], s] = b
+    spec = G.graph_spectrum(W, kind="symmetric")
+    regs = [0.001, 0.1, 10.0]
+    for method, A in (("spectrum", W), ("solve", W), ("cg", W.to_sparse())):
+        kw = {"spectrum": spec} if method == "spectrum" else {"method": method}
+        many = G.label_propagation(A, sets, regs, **kw)
+        assert many.labels.shape == many.reached.shape == (3, 200, 5) and many.scores.shape == (3, 200, 5, 4)
+        assert many.floor.shape == (3, 5)
+        one_reg = G.label_propagation(A, sets, 0.1, **kw)
+        assert one_reg.labels.shape == (200, 5) and one_reg.floor.shape == (5,)
+        for s in range(5):
+            given = sets[:, s]
+            if s == 3:
+                given = given.clone()  # alone, set 3 has classes 0..2
+            one = G.label_propagation(A, given, regs, **kw)
+            C = one.scores.shape[-1]
+            assert torch.equal(many.labels[:, :, s], one.labels) and torch.equal(many.reached[:, :, s], one.reached)
+            atol = 1e-9 if method == "cg" else 1e-13  # cg: to its tol (more columns, more iterations)
+            assert torch.allclose(many.scores[:, :, s, :C], one.scores, rtol=1e-9, atol=atol)
+            assert torch.allclose(many.floor[:, s], one.floor, rtol=1e-9)
+        assert bool((many.scores[:, :, 3, 3] == 0).all())
 
 
 def test_label_propagation_matches_scikit_learn_label_spreading():
@@ -514,6 +671,7 @@ def test_label_propagation_matches_scikit_learn_label_spreading():
     F = F / F.sum(1, keepdims=True)
     np.testing.assert_allclose(F, ref.label_distributions_, atol=1e-8)
     np.testing.assert_array_equal(ours.labels.numpy(), ref.transduction_)
+    assert bool(ours.reached.all())  # a dense Gaussian graph at reg = 9: the labels reach every node
 
 
 # ------------------------------------------------------------------------------ contract
@@ -558,6 +716,11 @@ def test_inputs_are_not_modified_and_dtype_device_follow():
         (lambda: G.graph_filter(G.graph_spectrum(torch.ones(4, 4)), torch.ones(4), 1.0, "wiener"), "method"),
         (lambda: G.label_propagation(torch.ones(4, 4), [-1, -1, -1, -1], 1.0), "no labelled"),
         (lambda: G.label_propagation(torch.ones(4, 4), [0, 2, -1, -1], 1.0), "classes \\[1\\]"),
+        (lambda: G.label_propagation(torch.ones(4, 4), [[0, -1], [1, -1], [-1, -1], [-1, -1]], 1.0),
+         "label set\\(s\\) \\[1\\]"),
+        (lambda: G.label_propagation(torch.ones(4, 4), torch.zeros(4, 2, 2), 1.0), "\\(n, S\\)"),
+        (lambda: G.label_propagation(torch.ones(4, 4), [0, 1, -1, -1], 1.0,
+                                     spectrum=G.graph_spectrum(torch.ones(3, 3))), "3 nodes"),
         (lambda: G.stochastic_block_model([2, 2], 1.5), "\\[0, 1\\]"),
         (lambda: G.kmeans(torch.rand(3, 2), 4), "k must be <= n"),
         (lambda: G.reg_from_zhou_alpha(1.0), "alpha"),
@@ -595,3 +758,30 @@ def test_gpu_matches_cpu():
     assert torch.allclose(cheb.y.cpu(), cpu.y, atol=1e-10)
     Xg = torch.rand(2000, 3, dtype=F64, device="cuda")
     assert torch.equal(G.knn_graph(Xg, 5).cpu(), G.knn_graph(Xg.cpu(), 5))
+    _label_propagation_matches_cpu(W, Wc)
+
+
+def _label_propagation_matches_cpu(W, Wd):
+    """Label propagation on Wd's device against the CPU: the same reached nodes and labels away from the
+    floor's round-off band (best score within 12 % of the floor, or top two scores within a tenth of it)."""
+    given = torch.full((W.shape[0],), -1)
+    given[[0, 300, 600]] = torch.tensor([0, 1, 2])
+    regs = [1e-5, 1e-3, 1.0]
+    cpu = G.label_propagation(W, given, regs)
+    top = cpu.scores.topk(2, -1).values
+    clear = ((top[..., 0] / cpu.floor[:, None]).log10().abs() > 0.05) & (
+        (top[..., 0] - top[..., 1] > 0.1 * cpu.floor[:, None]) | ~cpu.reached)
+    assert float(clear.double().mean()) > 0.95 and 0 < int(cpu.reached[0].sum()) < W.shape[0]
+    spec = G.graph_spectrum(Wd, kind="symmetric")
+    for res in (G.label_propagation(Wd, given, regs), G.label_propagation(Wd, given, regs, spectrum=spec),
+                G.label_propagation(Wd.to_sparse(), given, regs, method="cg")):
+        assert res.reached.device == Wd.device and res.labels.device == Wd.device
+        assert torch.equal(res.reached.cpu()[clear], cpu.reached[clear]), res.method
+        assert torch.equal(res.labels.cpu()[clear], cpu.labels[clear]), res.method
+        assert torch.allclose(res.floor.cpu(), cpu.floor, rtol=1e-6)
+
+
+def test_label_propagation_device_check_runs_on_the_cpu():
+    # the GPU test's comparison, run here on the CPU so that its logic is tested without a GPU
+    W, _ = G.stochastic_block_model([300, 300, 300], 0.05, 0.002, seed=0)
+    _label_propagation_matches_cpu(W, W.clone())

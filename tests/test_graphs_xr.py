@@ -448,6 +448,119 @@ def test_label_propagation_matches_label_spreading(moons):
     fl = xg.label_propagation(np.where(given >= 0, given, np.nan), W, reg=reg, **CPU)
     np.testing.assert_array_equal(fl["labels"].values, ref.transduction_)
     assert fl["labels"].dtype == np.int64
+    assert out["reached"].values.all() and grid["reached"].values.all()  # a dense Gaussian graph reaches all
+
+
+def _arc(n=200):
+    t = np.linspace(0, np.pi, n)
+    pts = xr.DataArray(np.c_[np.cos(t), np.sin(t)], dims=("sample", "feature"),
+                       coords={"sample": np.arange(n) * 10})
+    return xg.graph(pts, k=10, **CPU)
+
+
+@pytest.mark.parametrize("method", ["spectrum", "solve", "cg"])
+def test_label_propagation_marks_unreached_samples_missing(method):
+    # one label at each end of a long arc: at reg = 0.01 the labels reach ~50 of 200 samples
+    W = _arc()
+    A = W.values if method != "cg" else sp.csr_matrix(W.values)
+    codes = np.full(200, -1)
+    codes[0], codes[-1] = 0, 1
+    core = spectrakit.core.graphs.label_propagation(torch.as_tensor(W.values), codes, [0.01, 100.0], method="solve")
+    reached = core.reached.numpy()
+    assert 20 < reached[0].sum() < 100 and reached[1].all()
+    cases = {  # the input's class values and unlabelled marker -> the marker in the output
+        "int": (np.array([3, 7]), -1),
+        "float": (np.array([0.5, 2.5]), np.nan),
+        "object": (np.array(["left", "right"], dtype=object), None),
+        "str": (np.array(["left", "right"]), ""),
+    }
+    for name, (values, marker) in cases.items():
+        given = values[np.maximum(codes, 0)].astype(object if name == "object" else values.dtype)
+        given[codes < 0] = marker
+        given = xr.DataArray(given, dims="sample", coords={"sample": W["sample"]})
+        out = xg.label_propagation(given, A, reg=[0.01, 100.0], method=method, **CPU)
+        assert out["reached"].dims == out["labels"].dims == ("reg", "sample") and out["reached"].dtype == bool
+        np.testing.assert_array_equal(out["reached"].values, reached, err_msg=name)
+        lab = out["labels"].values
+        want = values[np.maximum(core.labels.numpy(), 0)]
+        np.testing.assert_array_equal(lab[reached], want[reached], err_msg=name)  # reached: the class values
+        miss = lab[~reached]  # unreached: the marker, not the last class (values[-1])
+        if name == "int":
+            assert lab.dtype == values.dtype and (miss == -1).all()
+        elif name == "float":
+            assert lab.dtype == float and np.isnan(miss).all()
+        else:
+            assert lab.dtype == object and all(v is None for v in miss), name
+        # the output reads back as labels: unreached samples are unlabelled again
+        again = xg.label_propagation(out["labels"].isel(reg=0, drop=True), A, reg=100.0, method=method, **CPU)
+        assert again.attrs["n_labelled"] == int(reached[0].sum())
+        assert out["floor"].dims == ("reg",) and bool((out["floor"] > 0).all())
+        assert bool((out["scores"].max("class").where(~out["reached"]) < out["floor"]).sum() == (~reached).sum())
+
+
+def test_label_propagation_batches_label_sets_through_one_decomposition(moons, monkeypatch):
+    pts, y = moons
+    W = xg.graph(pts, k=10, **CPU)
+    rng = np.random.default_rng(0)
+    draws = np.full((6, 240), -1)
+    for d in range(6):
+        for c in (0, 1):
+            pick = rng.choice(np.flatnonzero(y == c), 1 + d % 3, replace=False)
+            draws[d, pick] = c
+    labels = xr.DataArray(draws, dims=("draw", "sample"),
+                          coords={"draw": np.arange(6) + 100, "sample": pts["sample"], "seed": ("draw", np.arange(6))})
+    regs = [0.01, 1.0, 100.0]
+    calls = []
+    spectrum = spectrakit.core.graphs.graph_spectrum
+    monkeypatch.setattr(spectrakit.core.graphs, "graph_spectrum", lambda *a, **k: calls.append(1) or spectrum(*a, **k))
+    for method in ("spectrum", "solve", "cg"):
+        calls.clear()
+        out = xg.label_propagation(labels, W, reg=regs, method=method, **CPU)
+        assert len(calls) == (method == "spectrum")  # one decomposition for all six label sets
+        assert out["labels"].dims == out["reached"].dims == ("reg", "draw", "sample")
+        assert out["scores"].dims == ("reg", "draw", "sample", "class") and out["floor"].dims == ("reg", "draw")
+        assert out["labelled"].dims == ("draw", "sample") and out.attrs["n_labelled"] == int((draws >= 0).sum())
+        np.testing.assert_array_equal(out["seed"], np.arange(6))
+        np.testing.assert_array_equal(out["draw"], np.arange(6) + 100)
+        for d in range(6):  # the same as one label set at a time
+            one = xg.label_propagation(labels.isel(draw=d), W, reg=regs, method=method, **CPU)
+            for v in ("labels", "reached", "labelled"):
+                np.testing.assert_array_equal(out[v].isel(draw=d).values, one[v].values, err_msg=(method, v))
+            atol = 1e-9 if method == "cg" else 1e-13
+            np.testing.assert_allclose(out["scores"].isel(draw=d).values, one["scores"].values, rtol=1e-9, atol=atol)
+            np.testing.assert_allclose(out["floor"].isel(draw=d).values, one["floor"].values, rtol=1e-9)
+        # the reached share rises with reg; at reg = 100 every sample is reached
+        share = out["reached"].mean("sample")
+        assert bool((share.diff("reg") >= 0).all()) and bool((share.isel(reg=-1) == 1).all())
+    # a scalar reg drops the reg dim; label sets as extra axes of a numpy array become channel dims
+    one_reg = xg.label_propagation(labels, W, reg=1.0, **CPU)
+    assert one_reg["labels"].dims == ("draw", "sample") and one_reg["floor"].dims == ("draw",)
+    plain = xg.label_propagation(draws.T, W.values, reg=1.0, **CPU)
+    assert plain["labels"].dims == ("node", "channel")
+    np.testing.assert_array_equal(plain["labels"].values, one_reg["labels"].values.T)
+    # a label set without a label is an error that says where
+    bad = labels.copy()
+    bad[2] = -1
+    with pytest.raises(ValueError, match=r"no labelled sample along 'sample' at positions \{'draw': 2\}"):
+        xg.label_propagation(bad, W, reg=1.0, **CPU)
+
+
+def test_spectral_clustering_warns_when_points_look_like_an_adjacency(moons):
+    pts, y = moons
+    W = xg.graph(pts, k=10, **CPU)
+    for dense in (W.values, torch.as_tensor(W.values)):
+        with pytest.warns(UserWarning, match=r"looks like an adjacency.*graph='precomputed'"):
+            xg.spectral_clustering(dense, 2, **CPU)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xg.spectral_clustering(W.values, 2, graph="precomputed", **CPU)  # said so: no warning
+        xg.spectral_clustering(W.values, 2, graph="knn", **CPU)  # rows as points, on purpose
+        xg.spectral_clustering(W, 2, **CPU)  # a labelled adjacency is recognized
+        xg.spectral_clustering(pts, 2, **CPU)  # ordinary points
+        xg.spectral_clustering(pts.values, 2, **CPU)
+        sq = np.abs(np.random.default_rng(0).normal(size=(30, 30)))
+        xg.spectral_clustering(sq + sq.T, 2, k=5, **CPU)  # square, symmetric, but a non-zero diagonal
+        xg.spectral_clustering(np.abs(np.random.default_rng(1).normal(size=(30, 30))), 2, k=5, **CPU)
 
 
 # ------------------------------------------------------------------------------ inputs untouched

@@ -58,6 +58,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -808,6 +809,22 @@ def _looks_like_adjacency(data) -> bool:
     return False
 
 
+def _looks_like_dense_adjacency(data) -> bool:
+    """A plain (unlabelled, dense) square, symmetric, non-negative matrix with a zero
+    diagonal: more likely an adjacency than points."""
+    if isinstance(data, (xr.DataArray, xr.Dataset)) or _is_sparse(data):
+        return False
+    try:
+        M = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 2 or M.dtype.kind not in "iuf":
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.diagonal(M) == 0) and np.all(M >= 0) and np.array_equal(M, M.T)
+                    and np.any(M > 0))
+
+
 def spectral_clustering(
     data,
     n_clusters: int | None = None,
@@ -851,7 +868,9 @@ def spectral_clustering(
     graph : {None, "knn", "epsilon", "gaussian", "precomputed"}
         How ``data`` is a graph. None: ``"precomputed"`` for sparse matrices and
         DataArrays with the adjacency dims ``(d, d_)`` (or ``graph``'s attrs), else
-        ``"knn"``; pass ``"precomputed"`` for a dense numpy/torch adjacency.
+        ``"knn"``; pass ``"precomputed"`` for a dense numpy/torch adjacency (None warns
+        when a plain square matrix looks like one: symmetric, non-negative, zero
+        diagonal).
     k, radius, bandwidth, weights, symmetrize, include_self
         The graph's parameters (:func:`graph`); knn and epsilon graphs are built sparse.
         scikit-learn's ``SpectralClustering(affinity="nearest_neighbors", n_neighbors)``
@@ -893,6 +912,13 @@ def spectral_clustering(
     """
     if graph is None:
         graph = "precomputed" if _looks_like_adjacency(data) else "knn"
+        if graph == "knn" and _looks_like_dense_adjacency(data):
+            n = len(data)
+            warnings.warn(
+                f"spectral_clustering: data is a square, symmetric, non-negative {n} x {n} matrix with a zero "
+                f"diagonal, which looks like an adjacency, but it is treated as {n} points with {n} features (a kNN "
+                "graph is built on its rows). If it is an adjacency, pass graph='precomputed'; to cluster its rows "
+                "as points, pass graph='knn' (this warning then goes).", UserWarning, stacklevel=2)
     if graph == "precomputed":
         given = {"k": k, "radius": radius, "bandwidth": bandwidth, "weights": weights, "symmetrize": symmetrize,
                  "include_self": include_self, "feature_dim": feature_dim}
@@ -1241,12 +1267,13 @@ def graph_filter(
 
 
 def _partial_labels(values, name: str):
-    """(codes int64 with -1 for unlabelled, classes) of partially known labels."""
+    """(codes int64 with -1 for unlabelled, classes) of partially known labels (any shape;
+    the classes are shared by all entries)."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one label per sample); got shape {arr.shape}.")
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have the sample dim (one label per sample); got a scalar.")
     kind = arr.dtype.kind
     if kind in "iu":
         missing = arr == -1
@@ -1269,9 +1296,27 @@ def _partial_labels(values, name: str):
     if kind == "f" and np.all(classes == np.round(classes)):
         classes = classes.astype(np.int64)
         known = known.astype(np.int64)
-    codes = np.full(arr.shape[0], -1, dtype=np.int64)
+    codes = np.full(arr.shape, -1, dtype=np.int64)
     codes[~missing] = np.searchsorted(classes, known)
     return codes, classes
+
+
+def _class_values(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``classes[codes]`` with the unlabelled marker where a code is -1, the marker the
+    input reads: -1 for integer classes, NaN for float classes, None for strings and
+    objects (as an object array; also for the rare classes that have no marker)."""
+    miss = codes < 0
+    kind = classes.dtype.kind
+    pick = np.maximum(codes, 0)  # -1 must not index the last class
+    if kind in "if":
+        out = classes[pick]
+        out[miss] = -1 if kind == "i" else np.nan
+        return out
+    if kind in "OUS" or miss.any():
+        out = classes.astype(object)[pick]
+        out[miss] = None
+        return out
+    return classes[pick]
 
 
 def label_propagation(
@@ -1295,11 +1340,22 @@ def label_propagation(
     and scikit-learn's ``LabelSpreading(alpha)`` give the same labels for
     ``reg = alpha / (1 - alpha)`` (:func:`spectrakit.core.graphs.reg_from_zhou_alpha`).
 
+    The scores fall roughly like ``reg**hops`` away from the labelled samples. A sample
+    is *reached* when its best score exceeds the resolution floor
+    ``n * eps * (1 + reg * lmax) * max|F|`` (below it a score, and its argmax, is
+    round-off; :func:`spectrakit.core.graphs.label_propagation` explains the constant).
+    An unreached sample gets the unlabelled marker: the labels have not reached it at
+    this ``reg``, and a larger ``reg`` spreads them further. Every method reports the
+    same reached samples and labels, but for samples within round-off of the floor.
+
     Parameters
     ----------
-    labels : 1-D DataArray, array or tensor over the samples
+    labels : DataArray, array or tensor with the sample dim
         Class labels (integers, strings, ...); unlabelled samples are ``-1`` (integers),
         ``NaN`` (floats; here NaN means "unknown", not an error) or ``None``/``""``.
+        Other dims (e.g. ``draw``: several label sets on the one graph; numpy/torch:
+        the axes after the first) are propagated each, all through one decomposition or
+        one factorization per reg; the classes are shared by all sets.
     adjacency : (sample, sample_) DataArray, array, tensor, torch or scipy sparse matrix
     reg : float or 1-D array of float >= 0
         A grid adds a leading ``reg`` dim.
@@ -1307,16 +1363,20 @@ def label_propagation(
         The Laplacian smoothed with.
     method : {"auto", "spectrum", "solve", "cg"}
         ``"solve"`` (dense Cholesky), ``"cg"`` (conjugate gradients, sparse products, to
-        ``tol``), ``"spectrum"`` (one complete eigendecomposition reused for every reg),
-        ``"auto"``: solve for dense adjacencies up to n = 10,000, else cg.
+        ``tol`` and on until every sample's reached status and label are resolved),
+        ``"spectrum"`` (one complete eigendecomposition reused for every reg and label
+        set), ``"auto"``: solve for dense adjacencies up to n = 10,000, else cg.
 
     Returns
     -------
     xarray.Dataset
-        ``labels`` (the predicted classes, in the input's class values) and ``labelled``
-        (bool: given) over the sample dim, ``scores`` ``F`` over ``(sample, class)``; a
-        ``reg`` grid leads; the labels' coords kept. attrs ``reg`` (scalar), ``kind``,
-        ``method``, ``n_classes``, ``n_labelled``, ``device``, ``dtype``.
+        With the labels' dims: ``labels`` (the predicted classes, in the input's class
+        values; the unlabelled marker where not reached: -1 for integer classes, NaN for
+        float classes, None for strings and objects), ``reached`` (bool) and
+        ``labelled`` (bool: given); ``scores`` ``F`` with a ``class`` dim last; ``floor``
+        (the resolution floor, per reg and label set); a ``reg`` grid leads; the labels'
+        coords kept. attrs ``reg`` (scalar), ``kind``, ``method``, ``n_classes``,
+        ``n_labelled`` (over all label sets), ``device``, ``dtype``.
 
     Examples
     --------
@@ -1327,35 +1387,61 @@ def label_propagation(
     >>> out = label_propagation(given, W, reg=1.0, device="cpu")
     >>> out["labels"].values.tolist(), out["labels"].dims
     (['cat', 'cat', 'cat', 'dog', 'dog', 'dog'], ('pet',))
+    >>> lone = label_propagation(xr.DataArray([0, -1, -1, -1, -1, -1], dims="pet"), W, reg=1.0, device="cpu")
+    >>> lone["labels"].values.tolist(), lone["reached"].values.tolist()  # no edge to the second triangle
+    ([0, 0, 0, -1, -1, -1], [True, True, True, False, False, False])
     """
     scalar = np.ndim(raw(reg)) == 0
     reg_arr = check_reg(reg)
     if method not in ("auto", "spectrum", "solve", "cg"):
         raise ValueError(f"method={method!r} is unknown; choose one of ['auto', 'spectrum', 'solve', 'cg'].")
-    if isinstance(labels, xr.DataArray) and labels.ndim != 1:
-        raise ValueError(f"labels must have one dim (the samples); it has {tuple(labels.dims)}.")
-    A, data, sd, _extra, _shape, out_dims, coords = _signal_on_graph(
+    A, data, sd, extra, extra_shape, out_dims, coords = _signal_on_graph(
         labels, adjacency, sample_dim, device, dtype, name="labels", directed=False)
-    codes, classes = _partial_labels(data if not isinstance(data, xr.DataArray) else data.values, "labels")
+    n = A.shape[0]
+    codes, classes = _partial_labels(data.values if isinstance(data, xr.DataArray) else data, "labels")
+    extra_shape = tuple(extra_shape)
+    S = int(np.prod(extra_shape)) if extra_shape else 1
+    C = classes.shape[0]
+    sets = codes.reshape(n, S)
+    empty = np.flatnonzero(~(sets >= 0).any(0))
+    if empty.size:
+        where = {d: int(i) for d, i in zip(extra, np.unravel_index(int(empty[0]), extra_shape))}
+        raise ValueError(f"labels has no labelled sample along {sd!r} at positions {where} ({empty.size} label "
+                         "set(s) without a label): give each set at least one class, or drop those sets.")
+    R = reg_arr.shape[0]
+    check_memory(
+        2 * R * n * S * C * itemsize(A.dtype), A.device, name="reg",
+        what=f"scores for {R} reg value(s) x {S} label set(s) x {C} classes on a {n}-node graph",
+        alternative="Use fewer reg values or propagate the label sets in chunks.",
+    )
     spectrum = None
     with _argument("adjacency"):
         if method == "spectrum":
             spectrum = G.graph_spectrum(A, kind=kind)
-        res = G.label_propagation(A, torch.as_tensor(codes), reg_arr, kind=kind, spectrum=spectrum, method=method,
-                                  tol=tol, max_iter=max_iter)
-    pred = classes[to_numpy(res.labels)]  # (R, n)
-    C = classes.shape[0]
+        res = G.label_propagation(A, torch.as_tensor(sets if extra_shape else sets[:, 0]), reg_arr, kind=kind,
+                                  spectrum=spectrum, method=method, tol=tol, max_iter=max_iter)
+    shape = (R, n) + extra_shape
+    lab = to_numpy(res.labels).reshape(shape)
+    reached = to_numpy(res.reached).reshape(shape)
+    scores = to_numpy(res.scores).astype(float, copy=True).reshape(shape + (C,))
+    floor = to_numpy(res.floor).astype(float, copy=True).reshape((R,) + extra_shape)
+    base = ("reg", sd) + tuple(extra)
+    order = ("reg",) + tuple(out_dims)
     ds = xr.Dataset(
         {
-            "labels": (("reg", sd), pred),
-            "scores": (("reg", sd, "class"), to_numpy(res.scores).astype(float, copy=True)),
-            "labelled": (sd, codes >= 0),
+            "labels": xr.DataArray(_class_values(classes, lab), dims=base).transpose(*order),
+            "reached": xr.DataArray(reached.copy(), dims=base).transpose(*order),
+            "scores": xr.DataArray(scores, dims=base + ("class",)).transpose(*order, "class"),
+            "labelled": xr.DataArray(codes >= 0, dims=(sd,) + tuple(extra)).transpose(*out_dims),
+            "floor": xr.DataArray(floor, dims=("reg",) + tuple(extra)),
         },
     )
     ds = ds.assign_coords(coords.coords).assign_coords(reg=reg_arr, **{"class": classes})
-    ds["labels"].attrs["long_name"] = "predicted class: argmax of the scores"
+    ds["labels"].attrs["long_name"] = "predicted class: argmax of the scores (unlabelled marker: not reached)"
+    ds["reached"].attrs["long_name"] = "best score above the resolution floor (or labelled)"
     ds["scores"].attrs["long_name"] = "class scores F = (I + reg L)^-1 Y"
     ds["labelled"].attrs["long_name"] = "whether the class was given"
+    ds["floor"].attrs["long_name"] = "resolution floor n eps (1 + reg lmax) max|F|"
     ds.attrs.update(_clean_attrs({
         "kind": kind, "method": res.method, "n_classes": int(C), "n_labelled": int((codes >= 0).sum()),
         **_settings_attrs(A.device, A.dtype),
@@ -1363,4 +1449,6 @@ def label_propagation(
     if scalar:
         ds = ds.squeeze("reg", drop=False)
         ds.attrs["reg"] = float(reg_arr[0])
+    if ds["labels"].dtype == object:  # xarray turns None into NaN when it wraps an object array: put None back
+        ds["labels"].data[~ds["reached"].data] = None
     return ds

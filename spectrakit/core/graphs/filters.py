@@ -271,12 +271,18 @@ def chebyshev_filter(
 
 
 class LabelPropagationResult(NamedTuple):
-    """``labels`` (n,) or (R, n) predicted classes; ``scores`` (n, C) or (R, n, C), the
-    filtered one-hot labels ``F``; ``method`` how the system was solved."""
+    """``labels`` (n,) or (R, n) predicted classes, -1 where the labels have not reached
+    the node; ``scores`` (n, C) or (R, n, C), the filtered one-hot labels ``F``; ``method``
+    how the system was solved; ``reached`` (bool, shaped like ``labels``) whether a node's
+    best score is above the resolution ``floor`` (() or (R,); labelled nodes always count
+    as reached). With label sets (n, S): labels and reached (..., n, S), scores
+    (..., n, S, C), floor (..., S)."""
 
     labels: torch.Tensor
     scores: torch.Tensor
     method: str
+    reached: torch.Tensor
+    floor: torch.Tensor
 
 
 def reg_from_zhou_alpha(alpha: float) -> float:
@@ -308,15 +314,16 @@ def _operator(L: torch.Tensor) -> torch.Tensor:
             return L
 
 
-def _cg(matvec, B: torch.Tensor, tol: float, max_iter: int):
-    """Conjugate gradients on the columns of B (n, C) for an SPD operator."""
+def _cg(matvec, B: torch.Tensor, tol: float, max_iter: int, decided=None):
+    """Conjugate gradients on the columns of B (n, C) for an SPD operator. ``decided(X,
+    rs)``, if given, must also hold before stopping (rs: the squared residual norms)."""
     X = torch.zeros_like(B)
     R = B.clone()
     P = R.clone()
     rs = (R * R).sum(0)
     target = (tol * torch.linalg.vector_norm(B, dim=0)) ** 2
     for it in range(max_iter):
-        if bool((rs <= target).all()):
+        if bool((rs <= target).all()) and (decided is None or decided(X, rs)):
             return X, it, True
         AP = matvec(P)
         alpha = rs / (P * AP).sum(0).clamp_min(torch.finfo(B.dtype).tiny)
@@ -325,7 +332,33 @@ def _cg(matvec, B: torch.Tensor, tol: float, max_iter: int):
         rs_new = (R * R).sum(0)
         P = R + (rs_new / rs.clamp_min(torch.finfo(B.dtype).tiny)) * P
         rs = rs_new
-    return X, max_iter, bool((rs <= target).all())
+    return X, max_iter, bool((rs <= target).all()) and (decided is None or decided(X, rs))
+
+
+def _label_matrix(labels, n: int) -> tuple[torch.Tensor, int]:
+    """Labels as an (n, S) int64 tensor of class indices (-1 unlabelled), checked; and C."""
+    y = torch.as_tensor(labels.detach().cpu() if isinstance(labels, torch.Tensor) else np.asarray(labels))
+    if y.ndim not in (1, 2) or y.shape[0] != n:
+        raise ValueError(f"labels must be (n,) = ({n},) class indices with -1 for unlabelled, or (n, S) for S label "
+                         f"sets; got shape {tuple(y.shape)}.")
+    if y.is_floating_point():
+        if not bool((y == torch.round(y)).all()):
+            raise ValueError("labels must be integers (class indices, -1 for unlabelled).")
+    y = y.to(torch.int64)
+    y = y[:, None] if y.ndim == 1 else y
+    if bool((y < -1).any()):
+        raise ValueError("labels must be >= -1 (-1 marks an unlabelled node).")
+    if y.shape[1] == 0:
+        raise ValueError("labels has no label set: its shape is (n, 0).")
+    empty = (~(y >= 0).any(0)).nonzero()[:, 0].tolist()
+    if empty:
+        where = "" if y.shape[1] == 1 else f" in label set(s) {empty}"
+        raise ValueError(f"labels has no labelled node{where}: give at least one class index >= 0.")
+    C = int(y.max()) + 1
+    missing = sorted(set(range(C)) - set(y[y >= 0].tolist()))
+    if missing:
+        raise ValueError(f"labels: classes {missing} have no labelled node; relabel the classes as 0..C-1.")
+    return y, C
 
 
 def label_propagation(
@@ -353,11 +386,39 @@ def label_propagation(
     scikit-learn's ``LabelSpreading(alpha)`` returns ``F*`` with rows normalized.
     ``kind="combinatorial"`` smooths with ``D - W`` instead.
 
+    **Reached nodes.** ``I + reg L`` is an M-matrix, so ``F >= 0``, and a node's scores
+    decay roughly like ``reg**hops`` with its distance from the labelled nodes: at small
+    ``reg`` most far nodes get scores like 1e-50, which no floating-point method
+    resolves (their argmax would be round-off). A node is *reached* when its best score
+    exceeds the resolution floor
+
+    ``floor = n * eps * (1 + reg * lmax) * max|F|``
+
+    (eps of the dtype; ``lmax`` a bound on the Laplacian's largest eigenvalue, 2 for
+    ``L_sym``; ``max|F|`` over all nodes and classes at that reg). Why this floor: the
+    eigenbasis products and the Cholesky solve form sums of n terms (rounding error up
+    to ``n * eps`` of their size, Higham's ``gamma_n``) and ``1 + reg * lmax`` bounds the
+    condition number of ``I + reg L``, which amplifies it; measured errors are a few
+    ``eps * (1 + reg * lmax) * max|F|``, well under the floor. Conjugate gradients'
+    error is at most its residual (``||(I + reg L)^{-1}|| <= 1``): ``"cg"`` iterates
+    past ``tol`` until its residual decides every node's reached status and label
+    against the floor (or is a hundredth of it). So all methods report the same
+    reached nodes and labels, except nodes within round-off of the floor, or whose top
+    two scores tie to within the floor (then the winner is round-off in every method).
+    An unreached node gets the label -1 (the "unlabelled" marker): the labels have not
+    reached it at this ``reg``; a larger ``reg`` spreads them further. Labelled nodes
+    are always reached.
+
     ``method``: ``"spectrum"`` (through ``spectrum``, a complete :class:`GraphSpectrum` of
     this kind: every ``reg`` of a grid costs two products), ``"solve"`` (dense Cholesky on
     W's device), ``"cg"`` (conjugate gradients with sparse products, to ``tol``), or
     ``"auto"``: spectrum when given, else solve for dense W up to n = 10,000, else cg.
-    ``reg`` scalar or 1-D grid (leading R dim in the results).
+    ``reg`` scalar or 1-D grid (leading R dim in the results). ``labels`` (n,) or (n, S):
+    S label sets on the one graph, solved together (one factorization per reg; classes
+    are shared, a class may be absent from some sets).
+
+    Returns a :class:`LabelPropagationResult` (``labels``, ``scores``, ``method``,
+    ``reached``, ``floor``).
 
     Examples
     --------
@@ -366,33 +427,33 @@ def label_propagation(
     >>> given = torch.full((40,), -1)
     >>> given[0], given[20] = 0, 1  # one label per block
     >>> res = label_propagation(W, given, 10.0)
-    >>> bool((res.labels == truth).float().mean() > 0.9), res.method
-    (True, 'solve')
+    >>> bool((res.labels == truth).float().mean() > 0.9), res.method, bool(res.reached.all())
+    (True, 'solve', True)
+    >>> path = torch.diag(torch.ones(29, dtype=torch.float64), 1)
+    >>> path = path + path.T  # a path of 30 nodes, labelled at one end
+    >>> far = label_propagation(path, torch.tensor([0] + [-1] * 29), [0.01, 100.0])
+    >>> far.reached.sum(-1).tolist()  # reg = 0.01 reaches 7 nodes, reg = 100 all 30
+    [7, 30]
+    >>> far.labels[0, 5:9].tolist()
+    [0, 0, -1, -1]
     """
     A = adjacency(W)
     n = A.shape[0]
     _check_choice(kind, "kind", ("combinatorial", "symmetric"))
     _check_choice(method, "method", ("auto", "spectrum", "solve", "cg"))
-    y = torch.as_tensor(labels.detach().cpu() if isinstance(labels, torch.Tensor) else np.asarray(labels))
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"labels must be (n,) = ({n},) class indices with -1 for unlabelled; got shape {tuple(y.shape)}.")
-    if y.is_floating_point():
-        if not bool((y == torch.round(y)).all()):
-            raise ValueError("labels must be integers (class indices, -1 for unlabelled).")
-    y = y.to(torch.int64)
-    if bool((y < -1).any()):
-        raise ValueError("labels must be >= -1 (-1 marks an unlabelled node).")
-    if not bool((y >= 0).any()):
-        raise ValueError("labels has no labelled node: give at least one class index >= 0.")
-    C = int(y.max()) + 1
-    missing = sorted(set(range(C)) - set(y[y >= 0].tolist()))
-    if missing:
-        raise ValueError(f"labels: classes {missing} have no labelled node; relabel the classes as 0..C-1.")
-    Y = torch.zeros(n, C, dtype=A.dtype)
-    known = y >= 0
-    Y[known.nonzero()[:, 0], y[known]] = 1.0
-    Y = Y.to(A.device)
+    y, C = _label_matrix(labels, n)
+    single = np.ndim(labels) == 1 if not isinstance(labels, torch.Tensor) else labels.ndim == 1
+    S = y.shape[1]
+    known = (y >= 0).to(A.device)  # (n, S)
+    # one-hot columns, set-major: column s * C + c
+    Y = torch.zeros(n, S, C, dtype=A.dtype)
+    rows, sets = known.cpu().nonzero(as_tuple=True)
+    Y[rows, sets, y[rows, sets]] = 1.0
+    Y = Y.reshape(n, S * C).to(A.device)
     regs, scalar = _reg_grid(reg, A.dtype, A.device)
+    eps = torch.finfo(A.dtype).eps
+    lmax = _lambda_max_bound(A, kind)
+    factors = n * eps * (1 + regs * lmax)  # (R,) floor / max|F|
     if method == "auto":
         method = "spectrum" if spectrum is not None else ("solve" if not A.is_sparse and n <= DENSE_MAX_CPU else "cg")
     if method == "spectrum":
@@ -400,6 +461,8 @@ def label_propagation(
             raise ValueError("method='spectrum' needs spectrum=graph_spectrum(W, kind=...).")
         if spectrum.kind != kind:
             raise ValueError(f"spectrum is of kind {spectrum.kind!r} but kind={kind!r}; they must match.")
+        if spectrum.n != n:
+            raise ValueError(f"spectrum has {spectrum.n} nodes but W has {n}; pass the spectrum of this graph.")
         F = graph_filter(spectrum, Y, regs, "tikhonov")
     else:
         L = _laplacian_from(A, kind)
@@ -413,17 +476,47 @@ def label_propagation(
                 chol = torch.linalg.cholesky(eye + r * Ld)
                 Fs.append(torch.cholesky_solve(Y, chol))
         else:
+            tol = check_real(tol, "tol", strict=True)
             Lop = _operator(L)
             iters = max_iter or max(100, 10 * n)
-            for r in regs:
+            for r, factor in zip(regs, factors):
                 rr = float(r)
-                with single_thread_if_small(_size(L) * C * 50, L.device):
-                    F_r, _it, ok = _cg(lambda v: v + rr * (Lop @ v), Y, check_real(tol, "tol", strict=True), iters)
+                decided = _cg_decided(known, S, C, float(factor))
+                with single_thread_if_small(_size(L) * C * S * 50, L.device):
+                    F_r, _it, ok = _cg(lambda v: v + rr * (Lop @ v), Y, tol, iters, decided)
                 if not ok:
-                    warnings.warn(f"label_propagation: conjugate gradients did not reach tol={tol} in {iters} "
-                                  "iterations at reg={rr}; raise max_iter.", RuntimeWarning, stacklevel=2)
+                    warnings.warn(f"label_propagation: conjugate gradients did not reach tol={tol} (and the "
+                                  f"resolution floor) in {iters} iterations at reg={rr}; raise max_iter.",
+                                  RuntimeWarning, stacklevel=2)
                 Fs.append(F_r)
         F = torch.stack(Fs)
+    F = F.reshape(F.shape[0], n, S, C)
+    floor = F.abs().amax(dim=(1, 3)) * factors[:, None]  # (R, S): max|F| per reg and label set
+    reached = (F.amax(-1) > floor[:, None, :]) | known  # (R, n, S)
+    out = torch.where(reached, torch.argmax(F, -1), torch.full_like(y, -1).to(F.device))
+    if single:
+        F, out, reached, floor = F[:, :, 0], out[..., 0], reached[..., 0], floor[:, 0]
     if scalar:
-        F = F[0]
-    return LabelPropagationResult(torch.argmax(F, -1), F, method)
+        F, out, reached, floor = F[0], out[0], reached[0], floor[0]
+    return LabelPropagationResult(out, F, method, reached, floor)
+
+
+def _cg_decided(known: torch.Tensor, S: int, C: int, factor: float):
+    """CG's extra stopping rule: its error bound (the residual norm bounds every entry's
+    error; per label set the largest over the classes) decides every node's reached
+    status (best score clearly above or below the floor ``factor * max|X|``) and its
+    label (the top two scores further apart than twice the bound), or is under a
+    hundredth of the floor, as fine as the dense methods resolve."""
+
+    def decided(X: torch.Tensor, rs: torch.Tensor) -> bool:
+        Xs = X.reshape(X.shape[0], S, C)
+        err = rs.clamp_min(0).sqrt().reshape(S, C).amax(-1)  # (S,)
+        floor = factor * Xs.abs().amax(dim=(0, 2))  # (S,)
+        top = Xs.topk(min(C, 2), dim=-1).values  # (n, S, 2)
+        best = top[..., 0]
+        unsure = ((best - floor).abs() <= err) & ~known
+        if C > 1:
+            unsure |= (top[..., 0] - top[..., 1] <= 2 * err) & ((best > floor - err) | known)
+        return bool((~unsure.any(0) | (err <= floor / 100)).all())
+
+    return decided
