@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..tuning.curves import LearningCurveSession
 from ._controls import FigureBox, _from_frontend, batch, format_value, move_control
-from ._explorer import FIG_W, MARGIN, ExplorerBase, figure_widget, log_range, positive
+from ._explorer import FIG_H, FIG_W, MARGIN, ExplorerBase, figure_widget, log_range, positive
 
 __all__ = ["LearningCurveExplorer", "ALPHA_RANGE", "BETA_RANGE", "NOISE_RANGE"]
 
@@ -47,6 +47,11 @@ _STEP = 0.05
 #: the n slider's positions in each decade (times 10**d): round numbers, about geometric
 _MANTISSAS = (1, 1.1, 1.2, 1.3, 1.5, 1.6, 1.8, 2, 2.2, 2.5, 2.8, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9)
 _WIDE = 2 * FIG_W + 12
+# legends in a row above the plot: over it they would hide the peak and the current-reg marker
+_LEGEND_ABOVE = dict(
+    legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=9), bgcolor="rgba(0,0,0,0)"),
+    height=FIG_H + 40, margin=dict(MARGIN, t=80),
+)
 _COLORS = {
     "error": "#1f77b4", "bias2": "#2ca02c", "variance": "#d62728", "mc": "#000000", "current": "#ff7f0e",
     "target": "#9e9e9e", "factors": "#9467bd", "best": "#ff7f0e", "marker": "#7f7f7f",
@@ -339,7 +344,7 @@ class LearningCurveExplorer(ExplorerBase):
             "curve", "learning curve: excess risk against n",
             xaxis=dict(log, range=[math.log10(n_lo) - 0.05, math.log10(n_hi) + 0.05], title=dict(text="n (samples)")),
             yaxis=dict(log, title=dict(text="E\u2016f\u0302 \u2212 f*\u2016\u00b2")),
-            legend=dict(x=0.99, xanchor="right", y=0.99, font=dict(size=9)),
+            **_LEGEND_ABOVE,
         )
         n = s.n_grid
         add(curve, "curve", "error", go.Scatter(x=n, name="error (theory)", mode="lines",
@@ -367,8 +372,7 @@ class LearningCurveExplorer(ExplorerBase):
             yaxis=dict(log, title=dict(text="power")),
             yaxis2=dict(title=dict(text="filter factor"), overlaying="y", side="right", range=[-0.05, 1.05],
                         showgrid=False, tickvals=[0, 0.5, 1]),
-            legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=9), bgcolor="rgba(0,0,0,0)"),
-            width=_WIDE, margin=dict(MARGIN, r=60, t=60),
+            legend=_LEGEND_ABOVE["legend"], width=_WIDE, margin=dict(MARGIN, r=60, t=60),
         )
         add(modes, "modes", "target", go.Scatter(x=k, name="target c<sub>k</sub>\u00b2", mode="lines",
                                                  line=dict(color=_COLORS["target"], width=3)))
@@ -387,7 +391,7 @@ class LearningCurveExplorer(ExplorerBase):
             "path", "excess risk against reg at the current n",
             xaxis=dict(log, range=[math.log10(self._grid_lo), math.log10(self._grid_hi)], title=dict(text="reg")),
             yaxis=dict(log, title=dict(text="E\u2016f\u0302 \u2212 f*\u2016\u00b2")),
-            legend=dict(x=0.01, y=0.99, font=dict(size=9)),
+            **_LEGEND_ABOVE,
         )
         reg = s.reg_grid
         add(path, "path", "error", go.Scatter(x=reg, name="error", mode="lines",
