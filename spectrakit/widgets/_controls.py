@@ -1,7 +1,8 @@
 """Small pieces every explorer shares: coalescing of control events (:class:`Coalescer`),
 a log-scale slider that ignores the page's snapping echo (:class:`LogSlider`), a status
-line with an error guard (:class:`StatusLine`), and a container that keeps its plotly
-figures' front-end state right (:class:`FigureBox`).
+line with an error guard (:class:`StatusLine`), a container that keeps its plotly
+figures' front-end state right (:class:`FigureBox`), and the Python API every explorer
+answers the same way (:class:`ExplorerFront`).
 
 Generic on purpose (no spectrakit imports): the Fourier, graph and training explorers
 reuse them unchanged.
@@ -22,7 +23,7 @@ import ipywidgets as widgets
 
 __all__ = [
     "Coalescer", "StatusLine", "QuietFlag", "LogSlider", "FigureBox", "sync_figure_state", "format_value", "batch",
-    "move_control",
+    "move_control", "ExplorerFront",
 ]
 
 
@@ -207,6 +208,61 @@ class StatusLine:
                 return None
 
         return wrapper
+
+
+class ExplorerFront:
+    """The part of every explorer's Python API that is the same for all: display in
+    Jupyter, the status line's error, pending changes, :meth:`flush`, traces by figure and
+    key, and observers whose exceptions show in the status line.
+
+    Expects ``widget``, ``_status`` (a :class:`StatusLine`), ``_coalescer``, ``_traces``,
+    ``_quiet`` and ``_sync_controls(source)``; ``_report_error(exc, where)`` puts an error
+    in the status line (override it to keep errors elsewhere).
+    """
+
+    @property
+    def error(self) -> str | None:
+        """The error shown in the status line (``"Type: message"``), or None."""
+        return self._status.error
+
+    @property
+    def pending(self) -> dict:
+        """Control changes recorded but not applied yet (see :meth:`flush`)."""
+        return self._coalescer.pending
+
+    def flush(self) -> None:
+        """Apply any pending (coalesced) control change now, synchronously."""
+        self._coalescer.flush()
+
+    def trace(self, figure: str, name: str):
+        """A trace of a figure by key, e.g. ``trace("criteria", "current")`` (each explorer
+        lists its figures' keys under ``figures``)."""
+        return self._traces[figure][name]
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _report_error(self, exc: BaseException, where: str) -> None:
+        self._status.show_error(exc, where)
+
+    def _guard(self, func, where: str):
+        """An observer whose exceptions show in the status line and revert the controls."""
+
+        def observer(change):
+            if self._quiet:
+                return
+            try:
+                func(change)
+            except Exception as exc:
+                self._report_error(exc, where)
+                self._sync_controls(None)
+
+        return observer
 
 
 def move_control(control, value, coalescer: Coalescer, *, before=None, **change) -> None:

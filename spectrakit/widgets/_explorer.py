@@ -19,7 +19,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ._controls import Coalescer, LogSlider, QuietFlag, StatusLine, batch
+from ._controls import Coalescer, ExplorerFront, LogSlider, QuietFlag, StatusLine, batch
 
 __all__ = [
     "ExplorerBase", "FIG_W", "FIG_H", "MARGIN", "positive", "log_range", "figure_widget",
@@ -30,7 +30,7 @@ FIG_W, FIG_H = 480, 300
 MARGIN = dict(l=60, r=20, t=40, b=45)
 
 
-class ExplorerBase:
+class ExplorerBase(ExplorerFront):
     """The part every explorer shares: a log-scale ``reg`` slider over the session's
     ``reg_grid``, coalescing of control changes, a status line that shows errors, and the
     Python API (:meth:`flush`, :meth:`trace`, :attr:`reg`, :attr:`error`, :attr:`pending`).
@@ -78,33 +78,6 @@ class ExplorerBase:
         """The strength currently applied (the figures show it)."""
         return self._reg
 
-    @property
-    def error(self) -> str | None:
-        """The last error shown in the status line, or None once a change succeeded."""
-        return self._status.error
-
-    @property
-    def pending(self) -> dict:
-        """Changes recorded but not applied yet (see :meth:`flush`)."""
-        return self._coalescer.pending
-
-    def flush(self) -> None:
-        """Apply any pending (coalesced) change now, synchronously."""
-        self._coalescer.flush()
-
-    def trace(self, figure: str, name: str):
-        """A trace of a figure by key, e.g. ``trace("criteria", "current")`` (each explorer
-        lists its figures' keys under ``figures``)."""
-        return self._traces[figure][name]
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
     def _check_reg(self, reg) -> float:
         """``reg`` as a float, or a ValueError unless it lies in the slider's range."""
         reg = float(reg)
@@ -127,20 +100,6 @@ class ExplorerBase:
         )
         self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
         return {"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout}
-
-    def _guard(self, func, where):
-        """An observer whose exceptions show in the status line and revert the controls."""
-
-        def observer(change):
-            if self._quiet:
-                return
-            try:
-                func(change)
-            except Exception as exc:
-                self._status.show_error(exc, where)
-                self._sync_controls(source=None)
-
-        return observer
 
     def _on_slider(self, reg: float) -> None:
         self._coalescer.submit(reg=reg, source="slider")

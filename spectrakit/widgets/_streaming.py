@@ -24,7 +24,7 @@ import re
 import ipywidgets as widgets
 import numpy as np
 
-from ._controls import Coalescer, LogSlider, QuietFlag, StatusLine, format_value
+from ._controls import Coalescer, ExplorerFront, LogSlider, QuietFlag, StatusLine, format_value
 
 __all__ = ["StreamingExplorer", "check_int"]
 
@@ -37,7 +37,7 @@ def check_int(value, name, minimum) -> int:
     return int(value)
 
 
-class StreamingExplorer:
+class StreamingExplorer(ExplorerFront):
     """Start / Pause / Reset, the ``lr`` slider, rebuilding controls, errors and the status
     line over a streaming training session (see the module docstring).
 
@@ -132,27 +132,9 @@ class StreamingExplorer:
         return dict(self._options)
 
     @property
-    def error(self) -> str | None:
-        """The error shown in the status line (``"Type: message"``), or None."""
-        return self._status.error
-
-    @property
     def status_text(self) -> str:
         """The status line as plain text."""
         return html.unescape(re.sub(r"<[^>]+>", " ", self.status.value)).strip()
-
-    @property
-    def pending(self) -> dict:
-        """Control changes recorded but not applied yet (see :meth:`flush`)."""
-        return self._coalescer.pending
-
-    def flush(self) -> None:
-        """Apply any pending (coalesced) control change now."""
-        self._coalescer.flush()
-
-    def trace(self, figure: str, name: str):
-        """A trace by figure and key (see :attr:`figures`)."""
-        return self._traces[figure][name]
 
     def set(self, *, lr=None, **options) -> None:
         """Change controls as a user would; the changes go through the same coalescing
@@ -264,14 +246,6 @@ class StreamingExplorer:
         if task is not None and task is not asyncio.current_task():
             await asyncio.shield(task)
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
     # ------------------------------------------------------------------ training
 
     async def _train(self, token) -> None:
@@ -324,16 +298,16 @@ class StreamingExplorer:
         ):
             b = widgets.Button(description=label, icon=icon, button_style=style, layout=widgets.Layout(width="90px"))
             b.add_class(f"sk-{key}-button")
-            b.on_click(self._guarded(getattr(self, f"_on_{key}"), f"{key} button"))
+            b.on_click(self._guard(getattr(self, f"_on_{key}"), f"{key} button"))
             c[key] = b
         self._lr_slider = LogSlider(self._lr_lo, self._lr_hi, self.lr, name="lr", step=0.05,
                                     css_class="sk-lr-slider", width="320px")
-        self._lr_slider.on_change(self._guarded(lambda lr: self._coalescer.submit(lr=lr, source="lr"), "lr slider"))
+        self._lr_slider.on_change(self._guard(lambda lr: self._coalescer.submit(lr=lr, source="lr"), "lr slider"))
         c["lr"], c["lr_readout"] = self._lr_slider.slider, self._lr_slider.readout
         options = self._build_option_controls()
         for key in self.rebuild_keys:
             options[key].add_class(f"sk-{key.replace('_', '-')}")
-            options[key].observe(self._guarded(self._control_handler(key), key.replace("_", " ")), names="value")
+            options[key].observe(self._guard(self._control_handler(key), key.replace("_", " ")), names="value")
         c.update(options)
         return c
 
@@ -342,20 +316,6 @@ class StreamingExplorer:
             self._coalescer.submit(**{key: change["new"], "source": key})
 
         return handler
-
-    def _guarded(self, func, where):
-        """An observer whose exceptions show in the status line and revert the controls."""
-
-        def observer(change):
-            if self._quiet:
-                return
-            try:
-                func(change)
-            except Exception as exc:
-                self._set_error(exc, where)
-                self._sync_controls(None)
-
-        return observer
 
     def _on_start(self, _button) -> None:
         self.start()
@@ -470,6 +430,8 @@ class StreamingExplorer:
     def _set_error(self, exc: BaseException, where: str, kind: str = "control") -> None:
         self._error = (where, f"{type(exc).__name__}: {exc}", kind)
         self._show_status()
+
+    _report_error = _set_error  # kept under the status until cleared (see _error)
 
     def _clear_error(self, kind: str) -> None:
         if self._error is not None and self._error[2] == kind:

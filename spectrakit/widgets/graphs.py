@@ -50,7 +50,7 @@ import xarray as xr
 from plotly.colors import qualitative
 
 from ..tuning.graphs import GraphFilterSession, GraphSpectrumSession
-from ._controls import Coalescer, FigureBox, LogSlider, QuietFlag, StatusLine, format_value, move_control
+from ._controls import Coalescer, ExplorerFront, FigureBox, LogSlider, QuietFlag, StatusLine, format_value, move_control
 from ._explorer import FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices
 
 __all__ = ["GraphSpectrumExplorer", "GraphFilterExplorer", "ORDERS"]
@@ -87,7 +87,7 @@ def _discrete_scale(n: int) -> list:
 # ====================================================================== spectrum explorer
 
 
-class GraphSpectrumExplorer:
+class GraphSpectrumExplorer(ExplorerFront):
     """Explore spectral clustering live: the graph's parameter and the number of clusters.
 
     Parameters
@@ -225,24 +225,6 @@ class GraphSpectrumExplorer:
         """The session's labelled answer for the state shown."""
         return None if self._step is None else self.session.to_dataset(self._step)
 
-    @property
-    def error(self) -> str | None:
-        """The last error shown in the status line, or None once a change succeeded."""
-        return self._status.error
-
-    @property
-    def pending(self) -> dict:
-        """Changes recorded but not applied yet (see :meth:`flush`)."""
-        return self._coalescer.pending
-
-    def flush(self) -> None:
-        """Apply any pending (coalesced) change now, synchronously."""
-        self._coalescer.flush()
-
-    def trace(self, figure: str, name: str):
-        """A trace of a figure by key (see ``figures`` in the class docstring)."""
-        return self._traces[figure][name]
-
     def set(self, k=None, bandwidth=None, n_clusters=None) -> None:
         """Change controls as a user would; the change goes through the same coalescing.
 
@@ -279,27 +261,7 @@ class GraphSpectrumExplorer:
         if bandwidth is not None:
             self._bw_slider.set(bandwidth)
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
-
     # ------------------------------------------------------------------ controls
-
-    def _guard(self, func, where):
-        def observer(change):
-            if self._quiet:
-                return
-            try:
-                func(change)
-            except Exception as exc:
-                self._status.show_error(exc, where)
-                self._sync_controls(source=None)
-
-        return observer
 
     def _build_controls(self) -> dict:
         s = self.session

@@ -229,11 +229,11 @@ class ImplicitExplorer(StreamingExplorer):
                                      style={"description_width": "initial"}, layout=widgets.Layout(width="170px"))
         self._init_slider = LogSlider(*self._init_range, s.init_scale, name="init scale", step=0.1,
                                       css_class="sk-init-scale-slider", width="300px")
-        self._init_slider.on_change(self._guarded(self._on_init_scale, "init scale slider"))
+        self._init_slider.on_change(self._guard(self._on_init_scale, "init scale slider"))
         self._damping_slider = LogSlider(*self._damping_range, s.damping if s.damping > 0 else self._damping_range[0],
                                          name="damping", step=0.1,
                                          css_class="sk-damping-slider", width="300px")
-        self._damping_slider.on_change(self._guarded(self._on_damping, "damping slider"))
+        self._damping_slider.on_change(self._guard(self._on_damping, "damping slider"))
         return {"optimizer": optimizer,
                 "init_scale": self._init_slider.slider, "init_scale_readout": self._init_slider.readout,
                 "damping": self._damping_slider.slider, "damping_readout": self._damping_slider.readout}

@@ -344,7 +344,7 @@ class RepresentationExplorer(StreamingExplorer):
         lo, hi = self._ranges[self.session.loss]
         self._strength_slider = _LinearSlider(name, lo, hi, float(getattr(self.session, name)),
                                               css_class="sk-strength-slider")
-        self._strength_slider.on_change(self._guarded(self._on_strength, "strength slider"))
+        self._strength_slider.on_change(self._guard(self._on_strength, "strength slider"))
         weights = widgets.HTML(layout=widgets.Layout(min_width="14em"))
         weights.add_class("sk-loss-weights")
         return {"loss": loss, "strength": self._strength_slider.slider,

@@ -304,14 +304,14 @@ class WeightExplorer(StreamingExplorer):
         reg0 = float(s.reg) if s.reg > 0 else min(max(0.1, self._reg_lo), self._reg_hi)
         self._reg_slider = LogSlider(self._reg_lo, self._reg_hi, reg0, name="reg", step=0.05,
                                      css_class="sk-reg-slider", width="320px")
-        self._reg_slider.on_change(self._guarded(self._on_reg, "reg slider"))
+        self._reg_slider.on_change(self._guard(self._on_reg, "reg slider"))
         off = widgets.Checkbox(value=s.reg == 0, description="off (reg = 0)", indent=False,
                                layout=widgets.Layout(width="120px"))
         off.add_class("sk-reg-off")
-        off.observe(self._guarded(self._on_off, "reg off"), names="value")
+        off.observe(self._guard(self._on_off, "reg off"), names="value")
         self._target_slider = LogSlider(self._target_lo, self._target_hi, float(s.target), name="target",
                                         step=0.02, css_class="sk-target-slider", width="300px")
-        self._target_slider.on_change(self._guarded(self._on_target, "target slider"))
+        self._target_slider.on_change(self._guard(self._on_target, "target slider"))
         c.update({"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout, "reg_off": off,
                   "target": self._target_slider.slider, "target_readout": self._target_slider.readout})
         return c
