@@ -22,11 +22,12 @@ import plotly.graph_objects as go
 from ._controls import Coalescer, ExplorerFront, LogSlider, QuietFlag, StatusLine, batch
 
 __all__ = [
-    "ExplorerBase", "FIG_W", "FIG_H", "MARGIN", "positive", "log_range", "figure_widget",
+    "ExplorerBase", "FIG_W", "FIG_H", "FIG_WIDE", "MARGIN", "positive", "log_range", "figure_widget",
     "criteria_figure", "draw_criteria", "mark_choices",
 ]
 
 FIG_W, FIG_H = 480, 300
+FIG_WIDE = 2 * FIG_W + 12  # a figure as wide as two side by side with their gap
 MARGIN = dict(l=60, r=20, t=40, b=45)
 
 

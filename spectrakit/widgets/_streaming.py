@@ -24,7 +24,8 @@ import re
 import ipywidgets as widgets
 import numpy as np
 
-from ._controls import Coalescer, ExplorerFront, LogSlider, QuietFlag, StatusLine, format_value
+from ._controls import Coalescer, ExplorerFront, FigureBox, LogSlider, QuietFlag, StatusLine, format_value
+from ._explorer import FIG_W, FIG_WIDE
 
 __all__ = ["StreamingExplorer", "check_int"]
 
@@ -424,6 +425,26 @@ class StreamingExplorer(ExplorerFront):
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{key} must be a finite number >= 0; got {changed[key]!r}.")
         return value
+
+    def _layout(self, option_rows, body, css_class: str) -> FigureBox:
+        """The streaming explorers' layout: Start, Pause, Reset and the lr slider; a row for
+        each list of control keys in ``option_rows``; the status line; then ``body``, each
+        item a figure key (full width) or a list of figure keys (in two columns)."""
+        c = self.controls
+        rows = [["start", "pause", "reset", "lr", "lr_readout"], *option_rows]
+        items = [widgets.HBox([c[k] for k in keys], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+                 for keys in rows]
+        items.append(self.status)
+        for part in body:
+            if isinstance(part, str):
+                items.append(self.figures[part])
+            else:
+                items.append(widgets.GridBox([self.figures[k] for k in part], layout=widgets.Layout(
+                    grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px", width=f"{FIG_WIDE + 12}px")))
+        box = FigureBox(items, figures=self.figures.values(), layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
+        box.add_class("sk-explorer")
+        box.add_class(css_class)
+        return box
 
     # ------------------------------------------------------------------ errors and status
 

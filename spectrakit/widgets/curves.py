@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..tuning.curves import LearningCurveSession
 from ._controls import FigureBox, _from_frontend, batch, format_value, move_control
-from ._explorer import FIG_H, FIG_W, MARGIN, ExplorerBase, figure_widget, log_range, positive
+from ._explorer import FIG_H, FIG_W, FIG_WIDE, MARGIN, ExplorerBase, figure_widget, log_range, positive
 
 __all__ = ["LearningCurveExplorer", "ALPHA_RANGE", "BETA_RANGE", "NOISE_RANGE"]
 
@@ -46,7 +46,6 @@ NOISE_RANGE = (0.0, 1.0)
 _STEP = 0.05
 #: the n slider's positions in each decade (times 10**d): round numbers, about geometric
 _MANTISSAS = (1, 1.1, 1.2, 1.3, 1.5, 1.6, 1.8, 2, 2.2, 2.5, 2.8, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9)
-_WIDE = 2 * FIG_W + 12
 # legends in a row above the plot: over it they would hide the peak and the current-reg marker
 _LEGEND_ABOVE = dict(
     legend=dict(orientation="h", x=0.0, y=1.01, yanchor="bottom", font=dict(size=9), bgcolor="rgba(0,0,0,0)"),
@@ -372,7 +371,7 @@ class LearningCurveExplorer(ExplorerBase):
             yaxis=dict(log, title=dict(text="power")),
             yaxis2=dict(title=dict(text="filter factor"), overlaying="y", side="right", range=[-0.05, 1.05],
                         showgrid=False, tickvals=[0, 0.5, 1]),
-            legend=_LEGEND_ABOVE["legend"], width=_WIDE, margin=dict(MARGIN, r=60, t=60),
+            legend=_LEGEND_ABOVE["legend"], width=FIG_WIDE, margin=dict(MARGIN, r=60, t=60),
         )
         add(modes, "modes", "target", go.Scatter(x=k, name="target c<sub>k</sub>\u00b2", mode="lines",
                                                  line=dict(color=_COLORS["target"], width=3)))
@@ -451,10 +450,10 @@ class LearningCurveExplorer(ExplorerBase):
         grid = widgets.GridBox(
             [self.figures["curve"], self.figures["path"]],
             layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
+                                  width=f"{FIG_WIDE + 12}px"),
         )
         box = FigureBox([*rows, self.status, grid, self.figures["modes"]], figures=self.figures.values(),
-                        layout=widgets.Layout(width=f"{_WIDE + 30}px"))
+                        layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
         box.add_class("sk-explorer")
         box.add_class("sk-learning-curve-explorer")
         return box

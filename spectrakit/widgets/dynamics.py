@@ -25,13 +25,12 @@ import plotly.graph_objects as go
 from ..tuning import dynamics as tdyn
 from ..tuning.dynamics import TrainingSession
 from ._controls import FigureBox, batch
-from ._explorer import FIG_W, MARGIN, figure_widget, positive
+from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 from .fourier import _image_payload, decode_array
 
 __all__ = ["TrainingExplorer"]
 
-_WIDE = 2 * FIG_W + 12
 _COLORS = {"loss": "#1f77b4", "sharpness": "#2ca02c", "threshold": "#d62728"}
 #: optimizers that use ``rho`` (the SAM / USAM radius, the gradient-penalty weight)
 _RHO_OPTIMIZERS = ("sam", "usam", "gradreg")
@@ -228,7 +227,7 @@ class TrainingExplorer(StreamingExplorer):
         xrange = [0, self.max_steps]
         res = figure_widget(
             "residual", "residual amplitude spectrum |r\u0302(f)| over training (log\u2081\u2080)",
-            width=_WIDE, height=300, margin=dict(MARGIN, r=30),
+            width=FIG_WIDE, height=300, margin=dict(MARGIN, r=30),
             xaxis=dict(title=dict(text="step"), range=xrange),
             yaxis=dict(title=dict(text=self._freq_label())),
             coloraxis=dict(colorscale="Viridis",
@@ -332,18 +331,5 @@ class TrainingExplorer(StreamingExplorer):
     # ------------------------------------------------------------------ layout
 
     def _build_layout(self) -> FigureBox:
-        c = self.controls
-        row1 = widgets.HBox([c["start"], c["pause"], c["reset"], c["lr"], c["lr_readout"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        row2 = widgets.HBox([c["optimizer"], c["sigma"], c["rho"], c["weight_decay"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        grid = widgets.GridBox(
-            [self.figures["loss"], self.figures["sharpness"]],
-            layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
-        )
-        box = FigureBox([row1, row2, self.status, self.figures["residual"], grid], figures=self.figures.values(),
-                        layout=widgets.Layout(width=f"{_WIDE + 30}px"))
-        box.add_class("sk-explorer")
-        box.add_class("sk-training-explorer")
-        return box
+        return self._layout([["optimizer", "sigma", "rho", "weight_decay"]], ["residual", ["loss", "sharpness"]],
+                            "sk-training-explorer")

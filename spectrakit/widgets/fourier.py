@@ -37,7 +37,7 @@ from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
 from ._controls import FigureBox, _from_frontend, format_value, move_control
 from ._explorer import (
-    FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
+    FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
 )
 
 try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
@@ -47,7 +47,6 @@ except ImportError:  # pragma: no cover - an older plotly: lists are sent instea
 
 __all__ = ["SpectrumExplorer", "decode_array"]
 
-_WIDE = 2 * FIG_W + 12
 _COLORS = {
     "data": "#9e9e9e", "x": "#1f77b4", "x_true": "#333333", "h": "#ff7f0e", "kernel": "#9467bd",
     "gcv": "#1f77b4", "error_norm": "#2ca02c", "discrepancy": "#d62728", "current": "#000000",
@@ -463,7 +462,7 @@ class SpectrumExplorer(ExplorerBase):
         if self.ndim == 1:
             dim = s.dims[0]
             sig = figure(
-                "signal", f"the data and the {what} result x(reg)", width=_WIDE, height=280,
+                "signal", f"the data and the {what} result x(reg)", width=FIG_WIDE, height=280,
                 xaxis=dict(title=dict(text=dim)), yaxis=dict(title=dict(text=str(s.name or "value"))),
                 legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom"),
             )
@@ -501,7 +500,7 @@ class SpectrumExplorer(ExplorerBase):
                                                  title=dict(text=xdim), anchor=f"y{suffix}", constrain="domain")
                 layout[f"yaxis{suffix}"] = dict(autorange="reversed", scaleanchor=f"x{suffix}", anchor=f"x{suffix}",
                                                  title=dict(text=ydim if i == 0 else ""), constrain="domain")
-            sig = figure("signal", f"the image and the {what} result", width=_WIDE, height=360,
+            sig = figure("signal", f"the image and the {what} result", width=FIG_WIDE, height=360,
                          margin=dict(l=50, r=20, t=50, b=45), **layout)
             for i, (key, label, z) in enumerate(panels):
                 suffix = "" if i == 0 else str(i + 1)
@@ -596,12 +595,12 @@ class SpectrumExplorer(ExplorerBase):
         grid = widgets.GridBox(
             [self.figures["spectrum"], self.figures["criteria"]],
             layout=widgets.Layout(
-                grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px", width=f"{_WIDE + 12}px",
+                grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px", width=f"{FIG_WIDE + 12}px",
             ),
         )
         box = FigureBox(
             [row1, self.status, self.figures["signal"], grid], figures=self.figures.values(),
-            layout=widgets.Layout(width=f"{_WIDE + 30}px"),
+            layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"),
         )
         box.add_class("sk-explorer")
         box.add_class("sk-spectrum-explorer")

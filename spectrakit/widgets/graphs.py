@@ -51,11 +51,12 @@ from plotly.colors import qualitative
 
 from ..tuning.graphs import GraphFilterSession, GraphSpectrumSession
 from ._controls import Coalescer, ExplorerFront, FigureBox, LogSlider, QuietFlag, StatusLine, format_value, move_control
-from ._explorer import FIG_W, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices
+from ._explorer import (
+    FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices,
+)
 
 __all__ = ["GraphSpectrumExplorer", "GraphFilterExplorer", "ORDERS"]
 
-_WIDE = 2 * FIG_W + 12
 _PALETTE = qualitative.Plotly + qualitative.D3[1::2] + qualitative.Dark24
 _COLORS = {
     "eig": "#9e9e9e", "gap": "#ff7f0e", "data": "#9e9e9e", "x": "#1f77b4", "clean": "#333333",
@@ -480,10 +481,10 @@ class GraphSpectrumExplorer(ExplorerFront):
         grid = widgets.GridBox(
             [self.figures["eigenvalues"], self.figures["embedding"], self.figures["data"]],
             layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
+                                  width=f"{FIG_WIDE + 12}px"),
         )
         box = FigureBox([row1, self.status, grid], figures=self.figures.values(),
-                        layout=widgets.Layout(width=f"{_WIDE + 30}px"))
+                        layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
         box.add_class("sk-explorer")
         box.add_class("sk-graph-spectrum-explorer")
         return box
@@ -766,7 +767,7 @@ class GraphFilterExplorer(ExplorerBase):
                                                  anchor=f"y{suffix}", constrain="domain", showticklabels=False)
                 layout[f"yaxis{suffix}"] = dict(scaleanchor=f"x{suffix}", anchor=f"x{suffix}", constrain="domain",
                                                  showticklabels=False)
-            sig = figure_widget("signal", "the graph signal: before and after the filter", width=_WIDE, height=330,
+            sig = figure_widget("signal", "the graph signal: before and after the filter", width=FIG_WIDE, height=330,
                                 margin=dict(l=20, r=20, t=50, b=20), **layout)
             P = s.positions
             for i, (key, label) in enumerate(panels):
@@ -788,7 +789,7 @@ class GraphFilterExplorer(ExplorerBase):
                 xtitle = f"node ({s.sample_dim})"
             o = self._order_1d
             sig = figure_widget(
-                "signal", "the graph signal: before and after the filter", width=_WIDE, height=300,
+                "signal", "the graph signal: before and after the filter", width=FIG_WIDE, height=300,
                 xaxis=dict(title=dict(text=xtitle)), yaxis=dict(title=dict(text=str(s.name or "value"))),
                 legend=dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom"),
             )
@@ -846,10 +847,10 @@ class GraphFilterExplorer(ExplorerBase):
         grid = widgets.GridBox(
             [self.figures["response"], self.figures["criteria"]],
             layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
+                                  width=f"{FIG_WIDE + 12}px"),
         )
         box = FigureBox([row1, self.status, self.figures["signal"], grid], figures=self.figures.values(),
-                        layout=widgets.Layout(width=f"{_WIDE + 30}px"))
+                        layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
         box.add_class("sk-explorer")
         box.add_class("sk-graph-filter-explorer")
         return box

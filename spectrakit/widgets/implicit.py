@@ -31,12 +31,11 @@ from plotly.colors import qualitative
 
 from ..tuning.implicit import OPTIMIZERS, ImplicitSession
 from ._controls import FigureBox, LogSlider, batch, format_value
-from ._explorer import FIG_W, MARGIN, figure_widget, positive
+from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
 __all__ = ["ImplicitExplorer"]
 
-_WIDE = 2 * FIG_W + 12
 _SPARE = "#b0b0b0"  # the modes past the target's rank
 _COLORS = {"loss": "#222222", "error": "#d62728", "damping": "#ff7f0e"}
 
@@ -343,7 +342,7 @@ class ImplicitExplorer(StreamingExplorer):
         traces: dict[str, dict] = {"singular_values": {}, "loss": {}}
         sv = figure_widget(
             "singular_values", "singular values of U U\u1d40 over training, with the target's (dashed)",
-            width=_WIDE, height=340, margin=dict(MARGIN, r=30),
+            width=FIG_WIDE, height=340, margin=dict(MARGIN, r=30),
             xaxis=dict(title=dict(text="step"), range=xrange),
             yaxis=dict(type="log", title=dict(text="singular value"), exponentformat="power"),
             legend=dict(title=dict(text="mode"), font=dict(size=9)),
@@ -370,7 +369,7 @@ class ImplicitExplorer(StreamingExplorer):
 
         loss = figure_widget(
             "loss", "training loss and relative error ||UU\u1d40 \u2212 M*|| / ||M*||",
-            width=_WIDE, height=280, margin=dict(MARGIN, r=70),
+            width=FIG_WIDE, height=280, margin=dict(MARGIN, r=70),
             xaxis=dict(title=dict(text="step"), range=xrange),
             yaxis=dict(type="log", title=dict(text="loss, error"), exponentformat="power"),
             yaxis2=dict(type="log", title=dict(text="damping", font=dict(color=_COLORS["damping"])),
@@ -424,14 +423,7 @@ class ImplicitExplorer(StreamingExplorer):
     # ------------------------------------------------------------------ layout
 
     def _build_layout(self) -> FigureBox:
-        c = self.controls
-        row1 = widgets.HBox([c["start"], c["pause"], c["reset"], c["lr"], c["lr_readout"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        row2 = widgets.HBox([c["optimizer"], c["init_scale"], c["init_scale_readout"], c["damping"],
-                             c["damping_readout"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        box = FigureBox([row1, row2, self.status, self.figures["singular_values"], self.figures["loss"]],
-                        figures=self.figures.values(), layout=widgets.Layout(width=f"{_WIDE + 30}px"))
-        box.add_class("sk-explorer")
-        box.add_class("sk-implicit-explorer")
-        return box
+        return self._layout(
+            [["optimizer", "init_scale", "init_scale_readout", "damping", "damping_readout"]],
+            ["singular_values", "loss"], "sk-implicit-explorer",
+        )

@@ -31,7 +31,7 @@ from plotly.colors import sample_colorscale
 
 from ..tuning.representations import LOSSES, STRENGTH, TERMS, WEIGHTS, RepresentationSession
 from ._controls import FigureBox, QuietFlag, _from_frontend, batch
-from ._explorer import FIG_W, MARGIN, figure_widget, positive
+from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
 __all__ = ["RepresentationExplorer", "STRENGTH_RANGES", "LOSS_LR"]
@@ -45,7 +45,6 @@ STRENGTH_RANGES = {"vicreg": (0.0, 50.0), "vne": (-2.0, 2.0), "barlow": (0.0, 0.
 #: losses have ~10x smaller gradients than VICReg and train well at about 0.1
 LOSS_LR = {"vicreg": 0.01, "vne": 0.1, "barlow": 0.1}
 
-_WIDE = 2 * FIG_W + 12
 _ALL_TERMS = ("invariance", "variance", "covariance", "vne")
 _COLORS = {"loss": "#222222", "invariance": "#1f77b4", "variance": "#d62728", "covariance": "#2ca02c",
            "vne": "#9467bd", "effective_rank": "#222222", "vne_rank": "#9467bd", "d": "#888888",
@@ -445,7 +444,7 @@ class RepresentationExplorer(StreamingExplorer):
         traces: dict[str, dict] = {"eigenvalues": {}, "rank": {}, "loss": {}}
         eig = figure_widget(
             "eigenvalues", "covariance eigenvalues of the embeddings over training (log scale)",
-            width=_WIDE, height=320, margin=dict(MARGIN, r=30),
+            width=FIG_WIDE, height=320, margin=dict(MARGIN, r=30),
             xaxis=dict(title=dict(text="step"), range=xrange),
             yaxis=dict(type="log", title=dict(text="eigenvalue"), exponentformat="power"),
             legend=dict(title=dict(text="mode"), font=dict(size=9)),
@@ -547,18 +546,5 @@ class RepresentationExplorer(StreamingExplorer):
     # ------------------------------------------------------------------ layout
 
     def _build_layout(self) -> FigureBox:
-        c = self.controls
-        row1 = widgets.HBox([c["start"], c["pause"], c["reset"], c["lr"], c["lr_readout"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        row2 = widgets.HBox([c["loss"], c["strength"], c["strength_readout"], c["weights"]],
-                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        grid = widgets.GridBox(
-            [self.figures["rank"], self.figures["loss"]],
-            layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
-        )
-        box = FigureBox([row1, row2, self.status, self.figures["eigenvalues"], grid],
-                        figures=self.figures.values(), layout=widgets.Layout(width=f"{_WIDE + 30}px"))
-        box.add_class("sk-explorer")
-        box.add_class("sk-representation-explorer")
-        return box
+        return self._layout([["loss", "strength", "strength_readout", "weights"]], ["eigenvalues", ["rank", "loss"]],
+                            "sk-representation-explorer")

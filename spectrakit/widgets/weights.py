@@ -34,12 +34,11 @@ from plotly.colors import qualitative
 
 from ..tuning.weights import ARCHITECTURES, METHODS, WeightSession
 from ._controls import FigureBox, LogSlider, batch, format_value
-from ._explorer import FIG_W, MARGIN, figure_widget, positive
+from ._explorer import MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
 __all__ = ["WeightExplorer"]
 
-_WIDE = 2 * FIG_W + 12
 _LIVE = ("reg", "target")
 #: methods whose objective uses ``reg`` (with the others it is recorded but has no effect)
 _REG_METHODS = ("spectral", "orthogonal")
@@ -591,21 +590,8 @@ class WeightExplorer(StreamingExplorer):
     # ------------------------------------------------------------------ layout
 
     def _build_layout(self) -> FigureBox:
-        c = self.controls
-        row = dict(align_items="center", flex_flow="row wrap")
-        row1 = widgets.HBox([c["start"], c["pause"], c["reset"], c["lr"], c["lr_readout"]],
-                            layout=widgets.Layout(**row))
-        row2 = widgets.HBox([c["reg"], c["reg_readout"], c["reg_off"], c["target"], c["target_readout"]],
-                            layout=widgets.Layout(**row))
-        row3 = widgets.HBox([c["method"], c["architecture"], c["tasks"], c["steps_per_task"]],
-                            layout=widgets.Layout(**row))
-        grid = widgets.GridBox(
-            [self.figures[k] for k in ("histogram", "norms", "lipschitz", "loss")],
-            layout=widgets.Layout(grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px",
-                                  width=f"{_WIDE + 12}px"),
+        return self._layout(
+            [["reg", "reg_readout", "reg_off", "target", "target_readout"],
+             ["method", "architecture", "tasks", "steps_per_task"]],
+            [["histogram", "norms", "lipschitz", "loss"]], "sk-weight-explorer",
         )
-        box = FigureBox([row1, row2, row3, self.status, grid], figures=self.figures.values(),
-                        layout=widgets.Layout(width=f"{_WIDE + 30}px"))
-        box.add_class("sk-explorer")
-        box.add_class("sk-weight-explorer")
-        return box
