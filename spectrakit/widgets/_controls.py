@@ -250,6 +250,12 @@ class ExplorerFront:
     def _report_error(self, exc: BaseException, where: str) -> None:
         self._status.show_error(exc, where)
 
+    def _on_apply_error(self, exc: BaseException) -> None:
+        """The coalescer's error handler: show it, and every control (the one moved too)
+        back to what the figures show."""
+        self._report_error(exc, "update")
+        self._sync_controls(None)
+
     def _guard(self, func, where: str):
         """An observer whose exceptions show in the status line and revert the controls."""
 

@@ -119,10 +119,6 @@ class ExplorerBase(ExplorerFront):
         self._sync_controls(self._source)
         self._show_status(out)
 
-    def _on_apply_error(self, exc: BaseException) -> None:
-        self._status.show_error(exc, "update")
-        self._sync_controls(source=None)  # every control back to what the figures show, the one moved too
-
     def _show_status(self, out) -> None:
         parts = self._status_parts(out)
         parts.append(f"updates {self.n_updates}")

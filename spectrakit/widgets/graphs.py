@@ -319,10 +319,6 @@ class GraphSpectrumExplorer(ExplorerFront):
         self._sync_controls(self._source)
         self._show_status(st)
 
-    def _on_apply_error(self, exc: BaseException) -> None:
-        self._status.show_error(exc, "update")
-        self._sync_controls(source=None)  # every control back to what the figures show
-
     def _sync_controls(self, source) -> None:
         with self._quiet:
             if "k" in self.controls and source != "k" and self._param is not None:
