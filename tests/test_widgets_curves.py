@@ -15,6 +15,7 @@ from spectrakit.core import curves as cc  # noqa: E402
 from spectrakit.tuning.curves import LearningCurveSession  # noqa: E402
 from spectrakit.widgets.curves import LearningCurveExplorer  # noqa: E402
 from spectrakit.widgets.fourier import decode_array  # noqa: E402
+from _slider_helpers import page_move, shown  # noqa: E402
 
 
 def arr(value):
@@ -121,7 +122,7 @@ def test_every_move_updates_all_figures_in_place(explorer):
     assert (ex.alpha, ex.beta, ex.noise) == (2.0, 3.0, 0.1) and (s.alpha, s.beta, s.noise) == (2.0, 3.0, 0.1)
     assert s.n_decompositions == decomps + 1
     check_figures(ex, s.update())
-    assert ex.controls["alpha"].value == 2.0 and ex.controls["n"].value == 200
+    assert shown(ex, "alpha") == 2.0 and ex.controls["n"].value == 200
     for name, fig in ex.figures.items():  # the same figures and traces, updated in place
         assert len(fig.data) == len(traces[name]) and all(a is b for a, b in zip(fig.data, traces[name]))
 
@@ -145,7 +146,7 @@ def test_fast_drag_coalesces(explorer):
     ex = explorer
     start = ex.n_updates
     for v in np.linspace(1.0, 2.5, 20):
-        ex.controls["alpha"].value = float(v)
+        page_move(ex, "alpha", v)
     for n in ex.controls["n"].options[:10]:
         ex.controls["n"].value = n
     assert ex.n_updates - start <= 1
@@ -157,7 +158,7 @@ def test_fast_drag_coalesces(explorer):
 
 def test_errors_show_in_the_status_line_and_controls_revert(monkeypatch):
     ex = LearningCurveExplorer(n_modes=100, n_mc=[10, 40], trials=4, device="cpu", throttle_s=0.0)
-    ex.controls["beta"].value = 3.0
+    page_move(ex, "beta", 3.0)
     assert ex.beta == 3.0 and ex.pending == {}
     good = arr(ex.trace("curve", "error").y).copy()
 
@@ -165,14 +166,14 @@ def test_errors_show_in_the_status_line_and_controls_revert(monkeypatch):
         raise RuntimeError("device fell over")
 
     monkeypatch.setattr(ex.session, "step", broken)
-    ex.controls["alpha"].value = 2.0
+    page_move(ex, "alpha", 2.0)
     assert ex.error == "RuntimeError: device fell over" and "#c62828" in ex.status.value
-    assert ex.alpha == 1.5 and ex.controls["alpha"].value == 1.5  # the controls follow the figures
+    assert ex.alpha == 1.5 and shown(ex, "alpha") == 1.5  # the controls follow the figures
     np.testing.assert_array_equal(arr(ex.trace("curve", "error").y), good)
     ex.set(reg=1.0)
     assert ex.reg == 0.1 and ex.controls["reg_readout"].value == "reg = 1.00e-01"
     monkeypatch.undo()
-    ex.controls["alpha"].value = 2.0
+    page_move(ex, "alpha", 2.0)
     assert ex.alpha == 2.0 and ex.error is None and "RuntimeError" not in ex.status.value
     check_figures(ex, ex.session.update())
 

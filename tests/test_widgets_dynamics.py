@@ -9,7 +9,6 @@ Pause click sent as comm messages) while that task trains.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _slider_helpers import page_move  # noqa: E402
 from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
 from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
 
@@ -58,10 +58,12 @@ def test_figures_fill_in_after_run():
     np.testing.assert_array_equal(arr(loss.x), h["step"].values)
     np.testing.assert_allclose(arr(loss.y), h["loss"].values)
     steps, freq, z = ex.heatmap()
-    assert z.shape == (h.sizes["freq"], h.sizes["step"]) == h["residual_amplitude"].T.shape
+    shown = h["residual_amplitude"].sel(freq=h["freq"] > 0)  # on a log axis: every frequency but 0
+    assert z.shape == (h.sizes["freq"] - 1, h.sizes["step"]) == shown.T.shape
     np.testing.assert_array_equal(steps, h["step"].values)
-    np.testing.assert_allclose(freq, h["freq"].values)
-    np.testing.assert_allclose(z, np.log10(h["residual_amplitude"].values.T), rtol=1e-6, atol=1e-6)  # float32
+    np.testing.assert_allclose(freq, h["freq"].values[1:])
+    np.testing.assert_allclose(z, np.log10(shown.values.T), rtol=1e-6, atol=1e-6)  # float32
+    assert ex.figures["residual"].layout.yaxis.type == "log"
     sharp = ex.trace("sharpness", "sharpness")
     np.testing.assert_array_equal(arr(sharp.x), [0, 5, 10, 15, 20])  # the Hessian steps only
     np.testing.assert_allclose(arr(sharp.y), h["sharpness"].dropna("step").values)
@@ -76,9 +78,24 @@ def test_heatmap_strides_long_histories():
     ex.run(99)
     steps, _, z = ex.heatmap()
     assert z.shape[1] == steps.size <= 41 and steps[0] == 0 and steps[-1] == 99
-    amp = ex.session.history["residual_amplitude"].sel(step=steps.astype(int)).values
+    amp = ex.session.history["residual_amplitude"].sel(step=steps.astype(int)).values[:, 1:]
     np.testing.assert_allclose(z, np.log10(amp.T), rtol=1e-6, atol=1e-6)
-    assert len(ex.trace("loss", "loss").y) == 100  # the lines keep every step
+    assert len(ex.trace("loss", "loss").y) == 100  # the lines keep every step up to max_points
+
+
+def test_heatmap_cells_are_bounded_and_lines_are_thinned_keeping_spikes():
+    ex = TrainingExplorer(session(), chunk=100, max_steps=1000)
+    ex.max_points = 50
+    ex.run(600)
+    h = ex.session.history
+    steps, freq, z = ex.heatmap()
+    assert z.size <= 24_000 + freq.size and steps.size <= 201 and steps[-1] == 600
+    loss = ex.trace("loss", "loss")
+    x, y = arr(loss.x), arr(loss.y)
+    assert len(y) <= 50 and x[0] == 0 and x[-1] == 600
+    np.testing.assert_allclose(y, h["loss"].sel(step=x.astype(int)).values)  # points of the history
+    full = h["loss"].values
+    assert y.max() == full.max() and y.min() == full.min()  # the extremes survive thinning
 
 
 def test_without_hessian_the_threshold_is_drawn_alone():
@@ -98,7 +115,7 @@ def test_each_control_change_rebuilds_once(monkeypatch):
     ex.flush()
     ex.controls["weight_decay"].value = 1e-3
     ex.flush()
-    ex.controls["lr"].value = -1.5  # lr: no new session
+    page_move(ex, "lr", 10**-1.5)  # lr: no new session
     ex.flush()
     assert calls == [["optimizer"], ["weight_decay"]] and ex.session.lr == pytest.approx(10**-1.5)
 
@@ -119,7 +136,7 @@ def test_lr_slider_sets_session_lr_and_the_threshold_line():
     ex = explorer(hessian_k=1, hessian_every=5)
     ex.run(10)
     s = ex.session
-    ex.controls["lr"].value = math.log10(0.1)  # as the page would
+    page_move(ex, "lr", 0.1)  # as the page would
     assert s.lr == pytest.approx(0.1) and ex.session is s and s.step == 10  # same session, not restarted
     thr = ex.trace("sharpness", "threshold")
     assert arr(thr.x)[-1] == 10 and arr(thr.y)[-1] == pytest.approx(20.0) and arr(thr.y)[-2] == pytest.approx(40.0)
@@ -157,7 +174,7 @@ def test_sigma_and_optimizer_rebuild_the_session():
     s = ex.session
     assert s is not old and s.step == 0 and s.fourier_features == 2.5 and ex.options["sigma"] == 2.5
     assert old.step == 12  # the old session is left alone
-    assert len(ex.trace("loss", "loss").y) == 1 and ex.heatmap()[2].shape == (N // 2 + 1, 1)
+    assert len(ex.trace("loss", "loss").y) == 1 and ex.heatmap()[2].shape == (N // 2, 1)
     assert "restarts from step 0" in ex.status_text and ex.error is None
     ex.run(5)
     ex.controls["optimizer"].value = "sam"  # as a user would (within throttle_s of the last change: pending)
@@ -386,9 +403,13 @@ def test_real_kernel_stays_responsive_while_training():
             "                    lr=0.05, device='cpu')\n"
             "explorer = TrainingExplorer(s, chunk=20, max_steps=10**7)\n"
             "ids = tuple(explorer.controls[k].model_id for k in ('start', 'pause', 'lr'))\n"
+            "lr_position = explorer.sliders['lr'].position(0.02)\n"
+            "lr_moved = explorer.sliders['lr'].value_at(lr_position)\n"
         )
         _execute(kc, setup, timeout=120)
         start_id, pause_id, lr_id = eval(_execute(kc, "ids")[0])
+        lr_position = int(_execute(kc, "lr_position")[0])
+        lr_moved = float(_execute(kc, "lr_moved")[0])  # the grid value at that position, about 0.02
         # a Start click from the page: the handler runs inside the kernel's message loop
         _comm(kc, start_id, {"method": "custom", "content": {"event": "click"}})
         value, start_s = _execute(kc, "explorer.running, explorer.error", timeout=10)
@@ -402,10 +423,10 @@ def test_real_kernel_stays_responsive_while_training():
         assert all(b > a for a, b in zip(steps, steps[1:])), steps  # training went on between cells
         assert eval(_execute(kc, "explorer.running")[0]) is True
         # a slider move from the page: applied between chunks, to the running session
-        _comm(kc, lr_id, {"method": "update", "state": {"value": math.log10(0.02)}, "buffer_paths": []})
+        _comm(kc, lr_id, {"method": "update", "state": {"value": lr_position}, "buffer_paths": []})
         value, _ = _execute(kc, "(explorer.session.lr, explorer.running, explorer.error)", timeout=10)
         lr, running, error = eval(value)
-        assert lr == pytest.approx(0.02) and running and error is None
+        assert lr == lr_moved == pytest.approx(0.02, rel=0.06) and running and error is None
         # a Pause click from the page
         _comm(kc, pause_id, {"method": "custom", "content": {"event": "click"}})
         value, _ = _execute(kc, "(explorer.running, explorer.session.step)", timeout=10)
@@ -416,7 +437,7 @@ def test_real_kernel_stays_responsive_while_training():
         # the new lr was applied to the running session (recorded from the next step on)
         value, _ = _execute(kc, "explorer.run(1); float(explorer.session.history['lr'][-1]), explorer.error",
                             timeout=10)
-        assert eval(value) == (pytest.approx(0.02), None)
+        assert eval(value) == (lr_moved, None)
         print(f"\nreal kernel: Start click + a cell replied in {start_s * 1e3:.0f} ms; a cell while training "
               f"replied in median {np.median(latency) * 1e3:.0f} ms, max {max(latency) * 1e3:.0f} ms; steps seen {steps}")
         assert max(latency) < 3.0, latency  # a chunk is ~10 ms here; generous for a busy CI machine

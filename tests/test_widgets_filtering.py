@@ -72,16 +72,17 @@ def test_builds_from_dataset_and_from_session(problem):
         RegularizationExplorer(np.eye(3))
 
 
-def test_reg_slider_is_plain_log_slider_with_readout(explorer):
+def test_reg_slider_is_a_grid_slider_with_readout(explorer):
     import ipywidgets as widgets
 
-    slider = explorer.controls["reg"]
-    assert type(slider) is widgets.FloatSlider and slider.readout is False
+    slider, grid_slider = explorer.controls["reg"], explorer.sliders["reg"]
+    assert type(slider) is widgets.IntSlider and slider.readout is False
+    assert slider.min == 0 and slider.step == 1 and slider.max == grid_slider.n_steps
     grid = explorer.session.reg_grid
-    assert slider.min == pytest.approx(np.log10(grid.min()))
-    assert slider.max == pytest.approx(np.log10(grid.max()))
-    assert slider.step <= 0.05
-    assert slider.value == pytest.approx(np.log10(explorer.reg))
+    assert grid_slider.value_at(0) == pytest.approx(grid.min(), rel=1e-12)
+    assert grid_slider.value_at(slider.max) == pytest.approx(grid.max(), rel=1e-12)
+    assert np.log10(grid.max() / grid.min()) / slider.max <= 0.05 + 1e-12  # at most 0.05 decades a step
+    assert slider.value == round(np.log10(explorer.reg / grid.min()) / np.log10(grid.max() / grid.min()) * slider.max)
     explorer.set(reg=1.234e-4)
     assert explorer.controls["reg_readout"].value == "reg = 1.23e-04"
     explorer.flush()
@@ -162,9 +163,9 @@ def test_solution_norm_falls_as_reg_grows(explorer):
 
 
 def test_fast_drag_coalesces_and_last_value_wins(explorer):
-    slider = explorer.controls["reg"]
+    slider, grid = explorer.controls["reg"], explorer.sliders["reg"]
     start = explorer.n_updates
-    values = np.linspace(-9.0, -1.0, 50)
+    values = np.linspace(grid.position(1e-9), grid.position(1e-1), 50).round().astype(int)
     calls = []
     real_update = explorer.session.update
 
@@ -174,17 +175,17 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer):
 
     explorer.session.update = counting_update
     for v in values:
-        slider.value = float(v)
+        slider.value = int(v)
     assert explorer.n_updates - start <= 3
     assert len(calls) <= 3
     explorer.flush()
-    last = float(values[-1])
-    assert explorer.reg == 10**last
-    assert calls[-1] == 10**last  # never a stale value last
+    last = grid.value_at(int(values[-1]))
+    assert explorer.reg == last and last == pytest.approx(1e-1, rel=0.07)
+    assert calls[-1] == last  # never a stale value last
     np.testing.assert_allclose(
-        y(explorer, "solution", "x"), real_update(reg=10**last)["x"].values, rtol=1e-12
+        y(explorer, "solution", "x"), real_update(reg=last)["x"].values, rtol=1e-12
     )
-    assert explorer.controls["reg_readout"].value == f"reg = {10**last:.2e}"
+    assert explorer.controls["reg_readout"].value == f"reg = {last:.2e}"
     assert explorer.flush() is None and explorer.pending == {}
     n = explorer.n_updates
     explorer.flush()  # nothing pending: nothing recomputed
@@ -193,8 +194,9 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer):
 
 def test_leading_edge_applies_at_once_when_idle(problem):
     ex = RegularizationExplorer(problem, device="cpu", throttle_s=0.0)
-    ex.controls["reg"].value = -3.0
-    assert ex.reg == 10**-3.0 and ex.pending == {}
+    position = ex.sliders["reg"].position(1e-3)
+    ex.controls["reg"].value = position
+    assert ex.reg == ex.sliders["reg"].value_at(position) and ex.pending == {}
     assert ex.n_updates == 2
 
 
@@ -280,9 +282,7 @@ def test_tsvd_rank_control_sets_reg(explorer):
     out = explorer.session.update()
     assert int(out["rank"]) == 4
     assert y(explorer, "picard", "filter_factors").sum() == 4
-    assert explorer.controls["reg"].value == pytest.approx(
-        min(max(np.log10(s[3]), explorer.controls["reg"].min), explorer.controls["reg"].max)
-    )
+    assert explorer.controls["reg"].value == explorer.sliders["reg"].position(s[3])
     # and the slider moves the rank control
     explorer.set(reg=s[6] * 1.0001)
     explorer.flush()
@@ -414,15 +414,15 @@ def test_reg_moves_use_the_cached_decomposition(explorer, monkeypatch):
 
 def test_reg_move_is_fast(problem):
     ex = RegularizationExplorer(problem, device="cpu", throttle_s=0.0)
-    slider = ex.controls["reg"]
-    for v in (-4.0, -3.0):  # warm up
-        slider.value = v
+    slider, grid = ex.controls["reg"], ex.sliders["reg"]
+    for v in (1e-4, 1e-3):  # warm up
+        slider.value = grid.position(v)
     times = []
-    for v in np.linspace(-8, -2, 21):
+    for k in np.linspace(grid.position(1e-8), grid.position(1e-2), 21).round().astype(int):
         t = time.perf_counter()
-        slider.value = float(v)
+        slider.value = int(k)
         times.append(time.perf_counter() - t)
-    assert ex.reg == 10**-2.0
+    assert ex.reg == grid.value_at(grid.position(1e-2))
     assert np.median(times) < 0.05, f"median reg move {np.median(times) * 1e3:.1f} ms"
 
 
@@ -443,22 +443,22 @@ def test_import_spectrakit_does_not_import_widgets():
 # --------------------------------------------------------------------------- front end
 
 
-def test_page_echo_of_snapped_slider_value_is_ignored(explorer):
-    """On display (or a move from Python) the page snaps the slider to its step grid and
-    sends the snapped value back; that must not move reg. A real move is >= one step."""
-    slider = explorer.controls["reg"]
+def test_value_set_from_code_survives_the_page(explorer):
+    """reg set from Python lies between grid positions: the slider shows the nearest
+    position (an integer, which the page never snaps), so a page message carrying the
+    position shown changes nothing; a user's move (one position) applies that position."""
+    slider, grid = explorer.controls["reg"], explorer.sliders["reg"]
     explorer.set(reg=1.234e-4)
     explorer.flush()
     n = explorer.n_updates
-    snapped = slider.min + round((slider.value - slider.min) / slider.step) * slider.step
-    assert snapped != slider.value
-    slider.set_state({"value": snapped})  # what the comm handler does with the page's message
+    assert grid.value_at(slider.value) != 1.234e-4  # off the grid
+    slider.set_state({"value": slider.value})  # what the comm handler does with the page's message
     explorer.flush()
     assert explorer.reg == 1.234e-4 and explorer.n_updates == n
     assert explorer.controls["reg_readout"].value == "reg = 1.23e-04"
-    slider.set_state({"value": snapped + slider.step})  # the user presses ArrowRight
+    slider.set_state({"value": slider.value + 1})  # the user presses ArrowRight
     explorer.flush()
-    assert explorer.reg == 10 ** (snapped + slider.step) and explorer.n_updates == n + 1
+    assert explorer.reg == grid.value_at(slider.value) and explorer.n_updates == n + 1
 
 
 def test_tied_singular_values_show_the_rank_applied(explorer):

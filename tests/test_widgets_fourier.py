@@ -370,12 +370,12 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer1d):
         return real(*a, **kw)
 
     ex.session.step = counting
-    values = np.linspace(slider.min + 0.5, slider.max - 0.5, 50)
+    values = np.linspace(slider.min + 10, slider.max - 10, 50).round().astype(int)
     for v in values:
-        slider.value = float(v)
+        slider.value = int(v)
     assert ex.n_updates - start <= 3 and len(calls) <= 3
     ex.flush()
-    last = 10 ** float(values[-1])
+    last = ex.sliders["reg"].value_at(int(values[-1]))
     assert ex.reg == last and calls[-1] == last
     np.testing.assert_allclose(y(ex, "signal", "x"), real(last).x[0].numpy(), rtol=1e-12)
     assert ex.pending == {}
@@ -387,9 +387,9 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer1d):
 def test_leading_edge_applies_at_once_when_idle():
     da, _ = signal()
     ex = SpectrumExplorer(da, device="cpu", throttle_s=0.0)
-    ex.controls["reg"].value = -1.0
-    assert ex.reg == 10**-1.0 and ex.pending == {} and ex.n_updates == 2
-    ex.controls["sobolev"].value = 2.0
+    ex.controls["reg"].value = ex.sliders["reg"].position(0.1)
+    assert ex.reg == pytest.approx(0.1, rel=0.07) and ex.pending == {} and ex.n_updates == 2
+    ex.controls["sobolev"].value = ex.sliders["sobolev"].position(2.0)
     assert ex.sobolev == 2.0 and ex.n_updates == 3
 
 
@@ -421,15 +421,17 @@ def test_invalid_set_arguments_raise(explorer1d):
         explorer1d.set(reg=-1.0)
 
 
-def test_page_echo_of_snapped_sobolev_is_ignored():
+def test_sobolev_off_the_grid_survives_the_page():
     da, _ = signal()
     ex = SpectrumExplorer(da, sobolev=1.1, device="cpu", throttle_s=60.0)
     sob = ex.controls["sobolev"]
+    assert ex.sliders["sobolev"].value_at(sob.value) == 1.0  # shown at the nearest position
+    assert ex.controls["sobolev_readout"].value == "p = 1.10"
     n = ex.n_updates
-    sob.set_state({"value": 1.0})  # the page snaps 1.1 to its 0.25 grid and echoes it
+    sob.set_state({"value": sob.value})  # the page's message at the position shown
     ex.flush()
     assert ex.sobolev == 1.1 and ex.n_updates == n
-    sob.set_state({"value": 1.25})  # a user's move: a step away
+    sob.set_state({"value": sob.value + 1})  # a user's move: one position
     ex.flush()
     assert ex.sobolev == 1.25 and ex.n_updates == n + 1
 

@@ -16,6 +16,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _slider_helpers import page_move, shown  # noqa: E402
 from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
 from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
 
@@ -86,10 +87,12 @@ def test_css_classes_controls_and_layout():
     assert "sk-damping-slider" in ex.controls["damping"]._dom_classes
     assert ex.controls["optimizer"].options == ("gd", "scaledgd")
     s = ex.controls["init_scale"]
-    assert (s.min, s.max, s.value) == (-8.0, 0.0, -4.0)
+    assert (s.min, s.max, s.value) == (0, 80, 40)  # 0.1 decades a step, 1e-8 to 1
+    assert (ex.sliders["init_scale"].lo, ex.sliders["init_scale"].hi, shown(ex, "init_scale")) == (1e-8, 1.0, 1e-4)
     assert ex.controls["init_scale_readout"].value == "init scale = 1.00e-04"
     d = ex.controls["damping"]
-    assert (d.min, d.max, d.value) == (-6.0, 0.0, -1.0) and d.disabled  # gd: no damping
+    assert (d.min, d.max, d.value) == (0, 60, 50) and d.disabled  # gd: no damping
+    assert shown(ex, "damping") == pytest.approx(0.1)
     assert ex.controls["damping_readout"].value == "damping = 1.00e-01"
     assert ex.controls["pause"].disabled and not ex.controls["start"].disabled
     assert ex.options == {"optimizer": "gd", "init_scale": 1e-4}
@@ -104,16 +107,16 @@ def test_damping_slider_sets_the_running_sessions_damping():
     ex.run(10)
     s = ex.session
     n = ex.n_updates
-    ex.controls["damping"].value = -0.5  # as the page would: log10 damping
-    assert s.damping == pytest.approx(10**-0.5) and ex.session is s and s.step == 10  # same session
+    moved = page_move(ex, "damping", 10**-0.5)  # as the page would
+    assert s.damping == moved == pytest.approx(10**-0.5) and ex.session is s and s.step == 10  # same session
     assert ex.n_updates == n + 1 and "from step 10 on" in ex.status_text
     line = ex.trace("loss", "damping")  # shows the new value at once, at the current step
-    assert arr(line.x)[-1] == 10 and arr(line.y)[-1] == pytest.approx(10**-0.5) and arr(line.y)[-2] == 0.1
+    assert arr(line.x)[-1] == 10 and arr(line.y)[-1] == moved and arr(line.y)[-2] == 0.1
     assert ex.figures["loss"].layout.yaxis2.visible is True
     ex.run(5)
     d = s.history["damping"]
     np.testing.assert_array_equal(d.sel(step=slice(0, 10)).values, 0.1)
-    np.testing.assert_array_equal(d.sel(step=slice(11, None)).values, 10**-0.5)
+    np.testing.assert_array_equal(d.sel(step=slice(11, None)).values, moved)
     np.testing.assert_array_equal(arr(ex.trace("loss", "damping").y), d.values)  # no extra point once recorded
     # the Python API: an exact value, through the same coalescing
     ex.set(damping=0.0123)
@@ -126,23 +129,24 @@ def test_fast_damping_drag_coalesces_and_last_value_wins():
     ex = explorer(optimizer="scaledgd", throttle_s=10.0)
     s = ex.session
     for value in (-1.5, -2.0, -2.5, -3.0):
-        ex.controls["damping"].value = value
+        page_move(ex, "damping", 10**value)
     assert s.damping == pytest.approx(10**-1.5) and ex.pending["damping"] == pytest.approx(1e-3)
     ex.run(1)  # run() applies pending changes first
     assert s.damping == pytest.approx(1e-3) and s.history["damping"].values[-1] == pytest.approx(1e-3)
 
 
-def test_page_echo_of_a_snapped_value_is_ignored():
+def test_values_off_the_grid_survive_the_page():
     ex = explorer(optimizer="scaledgd", damping=0.0123, init_scale=3e-5, throttle_s=60.0)
     n = ex.n_updates
-    ex.controls["damping"].set_state({"value": -1.9})  # the page snaps log10(0.0123) = -1.91 to its grid
-    ex.controls["init_scale"].set_state({"value": -4.5})  # log10(3e-5) = -4.52
+    damping, init_scale = ex.controls["damping"], ex.controls["init_scale"]
+    damping.set_state({"value": damping.value})  # the page's message at the position shown
+    init_scale.set_state({"value": init_scale.value})
     ex.flush()
     assert ex.session.damping == 0.0123 and ex.init_scale == 3e-5 and ex.n_updates == n
     assert ex.session.step == 0 and ex.controls["init_scale_readout"].value == "init scale = 3.00e-05"
-    ex.controls["damping"].set_state({"value": -1.7})  # a user's move: a step away
+    damping.set_state({"value": damping.value + 2})  # a user's move: two positions
     ex.flush()
-    assert ex.session.damping == pytest.approx(10**-1.7) and ex.n_updates == n + 1
+    assert ex.session.damping == ex.sliders["damping"].value_at(damping.value) and ex.n_updates == n + 1
 
 
 # --------------------------------------------------------------------------- init scale, optimizer (rebuild)
@@ -155,12 +159,12 @@ def test_init_scale_slider_rebuilds_from_step_0(monkeypatch):
     calls = []
     replace = ImplicitSession.replace
     monkeypatch.setattr(ImplicitSession, "replace", lambda self, **kw: calls.append(dict(kw)) or replace(self, **kw))
-    ex.controls["init_scale"].value = -6.0  # as a user would
+    moved = page_move(ex, "init_scale", 1e-6)  # as a user would
     ex.flush()
     s = ex.session
-    assert calls == [{"init_scale": 1e-6}]
-    assert s is not old and s.step == 0 and s.init_scale == 1e-6 and old.step == 100 and s.lr == 0.05
-    assert "restarts from step 0" in ex.status_text and ex.options == {"optimizer": "gd", "init_scale": 1e-6}
+    assert calls == [{"init_scale": moved}] and moved == pytest.approx(1e-6)
+    assert s is not old and s.step == 0 and s.init_scale == moved and old.step == 100 and s.lr == 0.05
+    assert "restarts from step 0" in ex.status_text and ex.options == {"optimizer": "gd", "init_scale": moved}
     assert len(ex.trace("singular_values", "mode1").y) == 1 and ex.controls["init_scale_readout"].value == \
         "init scale = 1.00e-06"
     ex.run(300)
@@ -239,7 +243,7 @@ def test_bad_values_show_in_the_status_line_and_the_widget_keeps_working(change,
     assert where in ex.status_text and "\u26a0" in ex.status_text and "step 5/1000" in ex.status_text
     assert ex.session is s and s.step == 5 and s.damping == 0.1 and s.init_scale == 1e-4  # nothing applied
     assert ex.controls["damping_readout"].value == "damping = 1.00e-01" and ex.controls["optimizer"].value == opt
-    assert ex.controls["init_scale"].value == -4.0
+    assert shown(ex, "init_scale") == pytest.approx(1e-4)
     ex.run(3)  # training goes on, the error stays shown until a change succeeds
     assert s.step == 8 and ex.error is not None
     ex.set(lr=0.04)
@@ -249,9 +253,9 @@ def test_bad_values_show_in_the_status_line_and_the_widget_keeps_working(change,
 
 def test_damping_slider_error_on_gd_and_constructor_checks():
     ex = explorer()
-    ex.controls["damping"].value = -2.0  # disabled on the page; from Python it still reports
+    page_move(ex, "damping", 1e-2)  # disabled on the page; from Python it still reports
     assert "damping is ScaledGD's" in ex.error and "error in damping" in ex.status_text
-    assert ex.controls["damping"].value == -1.0 and ex.session.damping == 0.1
+    assert shown(ex, "damping") == pytest.approx(0.1) and ex.session.damping == 0.1
     with pytest.raises(TypeError, match="ImplicitSession"):
         ImplicitExplorer(np.zeros(3))
     with pytest.raises(ValueError, match="damping_range"):
@@ -263,11 +267,11 @@ def test_damping_slider_error_on_gd_and_constructor_checks():
     with pytest.raises(ValueError, match="lr_range"):
         ImplicitExplorer(session()).set(lr=5.0)
     ex = ImplicitExplorer(session(init_scale=1e-12), max_modes=4)  # off the slider: rests at the end
-    assert ex.controls["init_scale"].value == -8.0 and ex.controls["init_scale_readout"].value == \
+    assert ex.controls["init_scale"].value == 0 and ex.controls["init_scale_readout"].value == \
         "init scale = 1.00e-12" and ex.modes == [1, 2, 3, 4]
     # ScaledGD without damping (width <= rank): the slider rests at its low end, the readout says 0
     ex = ImplicitExplorer(session(optimizer="scaledgd", damping=0.0, width=3))
-    assert ex.controls["damping"].value == -6.0 and ex.controls["damping_readout"].value == "damping = 0.00e+00"
+    assert ex.controls["damping"].value == 0 and ex.controls["damping_readout"].value == "damping = 0.00e+00"
     ex.run(60)
     assert float(ex.session.history["error"][-1]) < 1e-5 and ex.error is None
 
@@ -316,14 +320,16 @@ def test_streaming_leaves_the_loop_free_and_a_damping_move_applies_while_running
     ex = explorer(chunk=5, max_steps=10_000, optimizer="scaledgd")
     ex.interval_s = 0.001
 
+    moved = ex.sliders["damping"].value_at(ex.sliders["damping"].position(10**-0.5))
+
     def move(ex):  # the slider, as the front end would, between chunks
-        ex.controls["damping"].value = -0.5
+        page_move(ex, "damping", moved)
 
     stopped_at, seen, t = stream_alongside(ex, 40, move, move_at=15)
     assert 40 <= stopped_at < 50 and stopped_at % 5 == 0  # after the chunk in progress
     assert len(set(seen)) >= 5 and 0 < min(s for s in seen if s > 0) < 40  # the other coroutine ran in between
     d = ex.session.history["damping"]
-    assert float(d.sel(step=t)) == 0.1 and np.all(d.sel(step=slice(t + 1, None)).values == 10**-0.5)
+    assert float(d.sel(step=t)) == 0.1 and np.all(d.sel(step=slice(t + 1, None)).values == moved)
     assert "paused" in ex.status_text and len(ex.trace("loss", "loss").y) == stopped_at + 1 and ex.error is None
 
 

@@ -16,6 +16,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _slider_helpers import page_move, shown  # noqa: E402
 from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
 from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
 
@@ -79,7 +80,8 @@ def test_css_classes_controls_and_layout():
     assert "sk-loss" in ex.controls["loss"]._dom_classes
     assert ex.controls["loss"].options == ("vicreg", "vne", "barlow")
     s = ex.controls["strength"]
-    assert (s.min, s.max, s.value, s.step) == (0.0, 50.0, 25.0, 0.5) and "var" in s.description
+    assert (s.min, s.max, s.value, s.step) == (0, 100, 50, 1) and "var" in s.description
+    assert (ex.sliders["strength"].lo, ex.sliders["strength"].hi, ex.sliders["strength"].value_at(1)) == (0.0, 50.0, 0.5)
     assert ex.controls["strength_readout"].value == "var = 25"
     assert ex.controls["pause"].disabled and not ex.controls["start"].disabled
 
@@ -102,7 +104,7 @@ def test_strength_slider_sets_the_running_sessions_weight():
     ex.run(10)
     s = ex.session
     n = ex.n_updates
-    ex.controls["strength"].value = 5.0  # as the page would
+    assert page_move(ex, "strength", 5.0) == 5.0  # as the page would
     assert s.var == 5.0 and ex.strength == 5.0 and ex.session is s and s.step == 10  # same session, step 10
     assert ex.n_updates == n + 1 and "var = 5 from step 10 on" in ex.status_text
     assert ex.controls["strength_readout"].value == "var = 5"
@@ -117,7 +119,7 @@ def test_strength_slider_sets_the_running_sessions_weight():
     ex.set(strength=12.34)
     ex.flush()
     assert s.var == 12.34 and ex.controls["strength_readout"].value == "var = 12.34"
-    assert ex.controls["strength"].value == 12.34
+    assert shown(ex, "strength") == 12.5  # the nearest position
     # other weights are shown, set on the session
     s.cov = 3.0
     ex.set(lr=0.02)
@@ -125,16 +127,16 @@ def test_strength_slider_sets_the_running_sessions_weight():
     assert "3\u00b7covariance" in ex.controls["weights"].value and s.lr == 0.02 and s.step == 15
 
 
-def test_page_echo_of_a_snapped_strength_is_ignored():
+def test_strength_off_the_grid_survives_the_page():
     ex = RepresentationExplorer(session(loss="barlow", lr=0.1), max_steps=100, throttle_s=60.0)
     slider = ex.controls["strength"]
-    assert ex.strength == 0.0051 and slider.step == pytest.approx(0.002)
+    assert ex.strength == 0.0051 and ex.sliders["strength"].value_at(1) == pytest.approx(0.002)
     n = ex.n_updates
-    slider.set_state({"value": 0.006})  # the page snaps 0.0051 to its grid and echoes it
+    slider.set_state({"value": slider.value})  # the page's message at the position shown (0.006)
     ex.flush()
     assert ex.session.lambd == 0.0051 and ex.n_updates == n
     assert ex.controls["strength_readout"].value == "lambd = 0.0051"
-    slider.set_state({"value": 0.008})  # a user's move: a step away
+    slider.set_state({"value": slider.value + 1})  # a user's move: one position
     ex.flush()
     assert ex.session.lambd == pytest.approx(0.008) and ex.n_updates == n + 1
 
@@ -143,7 +145,7 @@ def test_fast_strength_drag_coalesces_and_last_value_wins():
     ex = RepresentationExplorer(session(), max_steps=100, throttle_s=10.0)
     s = ex.session
     for value in (20.0, 15.0, 10.0, 2.5):
-        ex.controls["strength"].value = value
+        page_move(ex, "strength", value)
     assert s.var == 20.0 and ex.pending["weights"] == {"var": 2.5}  # leading edge applied, the rest waits
     ex.run(1)  # run() applies pending changes first
     assert s.var == 2.5 and s.history["weight_var"].values[-1] == 2.5
@@ -155,13 +157,17 @@ def test_var_zero_collapses_the_spectrum_in_the_figure():
     ex.set(strength=0.0)
     ex.flush()
     ex.run(300)
-    steps, _, values = ex.eigenvalue_lines()
-    at_switch, last = values[steps == 100][0], values[-1]
+    steps, _, values = ex.eigenvalue_lines()  # 401 steps, thinned to max_points: the highest and lowest kept
+    at_switch, last = ex.session.history["eigenvalues"].sel(step=100).values, values[-1]
     assert steps[-1] == 400 and np.all(at_switch > 0.1), at_switch
+    np.testing.assert_allclose(values.max(axis=0), ex.session.history["eigenvalues"].max("step").values)
     assert np.all(last < at_switch / 1e3), at_switch / last  # every mode fell more than 1000-fold
     h = ex.session.history
     assert float(h["variance"][-1]) > 1.9  # only the (unweighted) variance term sees the collapse
-    np.testing.assert_allclose(arr(ex.trace("loss", "variance").y), h["variance"].values)
+    tr = ex.trace("loss", "variance")  # 401 steps, drawn with at most max_points points of the history
+    x, drawn = arr(tr.x).astype(int), arr(tr.y)
+    assert len(drawn) <= ex.max_points and x[0] == 0 and x[-1] == 400
+    np.testing.assert_allclose(drawn, h["variance"].sel(step=x).values)
     assert arr(ex.trace("rank", "strength").y)[-1] == 0.0 and "var = 0" in ex.status_text
 
 
@@ -184,7 +190,8 @@ def test_loss_switch_rebuilds_from_step_0_with_its_lr(monkeypatch):
     assert ex.lr == 0.1 and "lr = 0.1 for vne" in ex.status_text and "restarts from step 0" in ex.status_text
     assert ex.options == {"loss": "vne"} and ex.strength_name == "alpha" and ex.strength == 1.0
     slider = ex.controls["strength"]
-    assert (slider.min, slider.max) == STRENGTH_RANGES["vne"] and "\u03b1" in slider.description
+    grid = ex.sliders["strength"]
+    assert (grid.lo, grid.hi) == STRENGTH_RANGES["vne"] and "\u03b1" in slider.description
     assert ex.controls["strength_readout"].value == "alpha = 1" and "alpha = 1" in ex.status_text
     assert len(ex.trace("eigenvalues", "mode1").y) == 1
     ex.run(10)
@@ -205,7 +212,7 @@ def test_loss_switch_rebuilds_from_step_0_with_its_lr(monkeypatch):
     ex.set(loss="vicreg")
     ex.flush()
     assert ex.session.loss == "vicreg" and ex.lr == 0.01 and ex.session.var == 25.0 and ex.session.alpha == 0.5
-    assert ex.controls["strength"].max == 50.0 and ex.controls["strength_readout"].value == "var = 25"
+    assert ex.sliders["strength"].hi == 50.0 and ex.controls["strength_readout"].value == "var = 25"
     ex.set(loss="vne")
     ex.flush()
     assert ex.lr == 0.05  # the lr vne last trained with
@@ -245,7 +252,7 @@ def test_bad_values_show_in_the_status_line_and_the_widget_keeps_working(change,
     assert ex.error is not None and match in ex.error, ex.error
     assert where in ex.status_text and "\u26a0" in ex.status_text and "step 5/1000" in ex.status_text
     assert ex.session is s and s.step == 5 and s.var == 25.0 and s.loss == "vicreg"  # nothing applied
-    assert ex.controls["strength"].value == 25.0 and ex.controls["strength_readout"].value == "var = 25"
+    assert shown(ex, "strength") == 25.0 and ex.controls["strength_readout"].value == "var = 25"
     assert ex.controls["loss"].value == "vicreg"
     ex.run(3)  # training goes on, the error stays shown until a change succeeds
     assert s.step == 8 and ex.error is not None
@@ -271,7 +278,7 @@ def test_constructor_checks():
     with pytest.raises(ValueError, match="unknown loss"):
         RepresentationExplorer(session(), strength_ranges={"simclr": (0.0, 1.0)})
     ex = RepresentationExplorer(session(), strength_ranges={"vicreg": (0.0, 10.0)})
-    assert ex.controls["strength"].max == 10.0 and ex.controls["strength"].value == 10.0  # rests at the end
+    assert ex.sliders["strength"].hi == 10.0 and shown(ex, "strength") == 10.0  # rests at the end
     assert ex.controls["strength_readout"].value == "var = 25"  # the exact value
     with pytest.raises(ValueError, match="max_modes"):
         RepresentationExplorer(session(), max_modes=1)
@@ -306,7 +313,7 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
     ex = explorer(chunk=3)
 
     def change(ex):  # the slider, while paused
-        ex.controls["strength"].value = 2.0
+        page_move(ex, "strength", 2.0)
 
     pause_resume(ex, change)
     assert ex.session.step == ref.session.step == 45
@@ -319,7 +326,7 @@ def test_streaming_leaves_the_loop_free_and_a_strength_move_applies_while_runnin
     ex.interval_s = 0.001
 
     def move(ex):  # the slider, as the front end would, between chunks
-        ex.controls["strength"].value = 0.0
+        page_move(ex, "strength", 0.0)
 
     stopped_at, seen, t = stream_alongside(ex, 40, move, move_at=15)
     assert 40 <= stopped_at < 50 and stopped_at % 5 == 0  # after the chunk in progress

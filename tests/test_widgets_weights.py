@@ -7,7 +7,6 @@ its figures are read back and compared with the session's history.
 from __future__ import annotations
 
 import asyncio
-import math
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
+from _slider_helpers import page_move, shown  # noqa: E402
 from _streaming_helpers import arr, assert_same_history, assert_start_needs_a_loop, run_in_place  # noqa: E402
 from _streaming_helpers import change_while_running, pause_resume, start_and_wait, stream_alongside  # noqa: E402
 
@@ -125,15 +125,16 @@ def test_css_classes_controls_and_layout():
     assert "sk-method" in ex.controls["method"]._dom_classes and "sk-tasks" in ex.controls["tasks"]._dom_classes
     assert ex.controls["method"].options == ("spectral", "orthogonal", "normalize", "none")
     r = ex.controls["reg"]
-    assert (r.min, r.max, r.value, r.step) == (-4.0, 1.0, -1.0, 0.05)
+    assert (r.min, r.max, r.value, r.step) == (0, 100, 60, 1)  # 0.05 decades a step from 1e-4 to 10
+    assert (ex.sliders["reg"].lo, ex.sliders["reg"].hi, shown(ex, "reg")) == (1e-4, 10.0, 0.1)
     assert ex.controls["reg_readout"].value == "reg = 1.00e-01" and ex.controls["reg_off"].value is False
-    assert ex.controls["target"].value == 0.0 and ex.controls["target_readout"].value == "target = 1.00e+00"
+    assert shown(ex, "target") == pytest.approx(1.0) and ex.controls["target_readout"].value == "target = 1.00e+00"
     assert ex.controls["tasks"].value == 3 and ex.controls["steps_per_task"].value == 20
     assert ex.controls["pause"].disabled and not ex.controls["start"].disabled
     # reg = 0 at construction: the box is checked, the slider waits at 0.1
     ex = explorer()
     assert ex.controls["reg_off"].value is True and ex.controls["reg_readout"].value == "reg = 0 (off)"
-    assert ex.controls["reg"].value == -1.0
+    assert shown(ex, "reg") == 0.1
 
 
 # --------------------------------------------------------------------------- reg and target (live)
@@ -144,7 +145,7 @@ def test_reg_slider_sets_the_running_sessions_reg_and_is_recorded():
     ex.run(10)
     s = ex.session
     n = ex.n_updates
-    ex.controls["reg"].value = 0.0  # log10 reg = 0 -> reg = 1, as the page would
+    assert page_move(ex, "reg", 1.0) == 1.0  # as the page would
     assert s.reg == 1.0 and ex.reg == 1.0 and ex.session is s and s.step == 10  # same session, step 10
     assert ex.n_updates == n + 1 and "reg = 1.00e+00 from step 10 on" in ex.status_text
     line = ex.trace("loss", "reg")  # the line shows the new value at once, at the current step
@@ -167,7 +168,7 @@ def test_reg_slider_sets_the_running_sessions_reg_and_is_recorded():
     ex.set(reg=0.0)
     ex.flush()
     assert ex.controls["reg_off"].value is True and s.reg == 0.0
-    ex.controls["reg"].value = -2.0
+    page_move(ex, "reg", 0.01)
     ex.flush()
     assert s.reg == pytest.approx(0.01) and ex.controls["reg_off"].value is False
     # the Python API: an exact value off the slider's grid, one off its range (applied exactly)
@@ -176,7 +177,8 @@ def test_reg_slider_sets_the_running_sessions_reg_and_is_recorded():
     assert s.reg == 0.0123 and ex.controls["reg_readout"].value == "reg = 1.23e-02"
     ex.set(reg=50.0)
     ex.flush()
-    assert s.reg == 50.0 and ex.controls["reg"].value == 1.0 and ex.controls["reg_readout"].value == "reg = 5.00e+01"
+    assert s.reg == 50.0 and ex.controls["reg"].value == ex.controls["reg"].max
+    assert ex.controls["reg_readout"].value == "reg = 5.00e+01"
     assert ex.error is None and s.step == 20
 
 
@@ -197,29 +199,30 @@ def test_target_slider_is_live_and_normalize_follows_it():
     ex.run(4)
     s = ex.session
     np.testing.assert_allclose(s.history["spectral_norm"].values[-1], 1.0, rtol=1e-12)
-    ex.controls["target"].value = math.log10(2.0)
-    assert s.target == pytest.approx(2.0) and s.step == 4 and "target = 2 from step 4 on" in ex.status_text
+    target = page_move(ex, "target", 2.0)
+    assert s.target == target == pytest.approx(2.0, rel=0.05) and s.step == 4
+    assert f"target = {target:.4g} from step 4 on" in ex.status_text
     tr = ex.trace("norms", "target")
-    assert arr(tr.x)[-1] == 4 and arr(tr.y)[-1] == pytest.approx(2.0)
-    assert arr(ex.trace("histogram", "target").x)[0] == pytest.approx(2.0)
+    assert arr(tr.x)[-1] == 4 and arr(tr.y)[-1] == target
+    assert arr(ex.trace("histogram", "target").x)[0] == pytest.approx(target)
     ex.run(1)  # every layer's norm is the target from the next step on
-    np.testing.assert_allclose(s.history["spectral_norm"].values[-1], 2.0, rtol=1e-12)
-    np.testing.assert_allclose(arr(ex.trace("norms", "exact0").y)[-1], 2.0, rtol=1e-12)
+    np.testing.assert_allclose(s.history["spectral_norm"].values[-1], target, rtol=1e-12)
+    np.testing.assert_allclose(arr(ex.trace("norms", "exact0").y)[-1], target, rtol=1e-12)
     ex.set(target=0.05)  # off the slider's range: applied exactly, the slider rests at its end
     ex.flush()
-    assert s.target == 0.05 and ex.controls["target"].value == -1.0 and ex.error is None
+    assert s.target == 0.05 and ex.controls["target"].value == 0 and ex.error is None
     assert "reg = 0 (off) (no effect)" in ex.status_text and "normalize" in ex.status_text
 
 
-def test_page_echo_of_a_snapped_reg_is_ignored_and_drags_coalesce():
+def test_reg_off_the_grid_survives_the_page_and_drags_coalesce():
     ex = WeightExplorer(session(reg=0.0123), max_steps=100, throttle_s=60.0)
     slider = ex.controls["reg"]
     n = ex.n_updates
-    slider.set_state({"value": -1.9})  # the page snaps log10(0.0123) = -1.91 to its grid and echoes it
+    slider.set_state({"value": slider.value})  # the page's message at the position shown
     ex.flush()
     assert ex.session.reg == 0.0123 and ex.n_updates == n
     for value in (-1.5, -1.0, -0.5, 0.5):
-        slider.value = value
+        page_move(ex, "reg", 10**value)
     assert ex.session.reg == pytest.approx(10**-1.5) and ex.pending["reg"] == pytest.approx(10**0.5)
     ex.run(1)  # run() applies pending changes first
     assert ex.session.reg == pytest.approx(10**0.5) and ex.session.history["reg"].values[-1] == pytest.approx(10**0.5)
@@ -320,7 +323,7 @@ def test_bad_values_show_in_the_status_line_and_the_widget_keeps_working(change,
     assert ex.error is not None and match in ex.error, ex.error
     assert where in ex.status_text and "\u26a0" in ex.status_text and "step 5/60" in ex.status_text
     assert ex.session is s and s.step == 5 and s.reg == 0.1 and s.target == 1.0 and s.method == "spectral"
-    assert ex.controls["reg"].value == -1.0 and ex.controls["reg_readout"].value == "reg = 1.00e-01"
+    assert shown(ex, "reg") == 0.1 and ex.controls["reg_readout"].value == "reg = 1.00e-01"
     assert ex.controls["reg_off"].value is False and ex.controls["method"].value == "spectral"
     assert ex.controls["tasks"].value == 3 and ex.controls["steps_per_task"].value == 20
     ex.run(3)  # training goes on, the error stays shown until a change succeeds
@@ -346,8 +349,8 @@ def test_set_and_constructor_check_their_arguments():
     with pytest.raises(ValueError, match="n_bins"):
         WeightExplorer(session(), n_bins=0)
     ex = WeightExplorer(session(reg=100.0, target=0.01))  # outside the ranges: the sliders rest at the ends
-    assert ex.controls["reg"].value == 1.0 and ex.controls["reg_readout"].value == "reg = 1.00e+02"
-    assert ex.controls["target"].value == -1.0 and ex.controls["target_readout"].value == "target = 1.00e-02"
+    assert ex.controls["reg"].value == ex.controls["reg"].max and ex.controls["reg_readout"].value == "reg = 1.00e+02"
+    assert ex.controls["target"].value == 0 and ex.controls["target_readout"].value == "target = 1.00e-02"
 
 
 def test_divergence_shows_and_stops_and_reset_recovers():
@@ -373,7 +376,7 @@ def test_divergence_shows_and_stops_and_reset_recovers():
 def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
     ref = explorer(chunk=7, reg=0.1)
     ref.run(20)
-    ref.controls["reg"].value = math.log10(0.5)
+    page_move(ref, "reg", 0.5)
     ref.set(target=2.0)
     ref.flush()
     ref.run(25)
@@ -381,14 +384,14 @@ def test_pause_resume_gives_the_numbers_of_an_uninterrupted_run():
     ex = explorer(chunk=3, reg=0.1)
 
     def change(ex):  # the sliders, while paused
-        ex.controls["reg"].value = math.log10(0.5)
+        page_move(ex, "reg", 0.5)
         ex.set(target=2.0)
         ex.flush()
 
     pause_resume(ex, change)
     assert ex.session.step == ref.session.step == 45
     h = ex.session.history
-    assert h["reg"].sel(step=20) == 0.1 and h["reg"].sel(step=21) == pytest.approx(0.5)
+    assert h["reg"].sel(step=20) == 0.1 and h["reg"].sel(step=21) == pytest.approx(0.5, rel=0.06)  # a position
     assert h["target"].sel(step=20) == 1.0 and h["target"].sel(step=21) == 2.0
     assert_same_history(h, ref.session.history)
     np.testing.assert_array_equal(ex.histogram()[2], ref.histogram()[2])

@@ -1,5 +1,6 @@
 """Small pieces every explorer shares: coalescing of control events (:class:`Coalescer`),
-a log-scale slider that ignores the page's snapping echo (:class:`LogSlider`), a status
+a slider over a grid of values whose value set from Python survives the page
+(:class:`GridSlider`), a status
 line with an error guard (:class:`StatusLine`), a container that keeps its plotly
 figures' front-end state right (:class:`FigureBox`), and the Python API every explorer
 answers the same way (:class:`ExplorerFront`).
@@ -15,6 +16,7 @@ import contextlib
 import copy
 import functools
 import html
+import itertools
 import math
 import time
 from typing import Any, Callable
@@ -22,7 +24,7 @@ from typing import Any, Callable
 import ipywidgets as widgets
 
 __all__ = [
-    "Coalescer", "StatusLine", "QuietFlag", "LogSlider", "FigureBox", "sync_figure_state", "format_value", "batch",
+    "Coalescer", "StatusLine", "QuietFlag", "GridSlider", "FigureBox", "sync_figure_state", "format_value", "batch",
     "move_control", "ExplorerFront",
 ]
 
@@ -210,6 +212,9 @@ class StatusLine:
         return wrapper
 
 
+_EXPLORERS = itertools.count(1)
+
+
 class ExplorerFront:
     """The part of every explorer's Python API that is the same for all: display in
     Jupyter, the status line's error, pending changes, :meth:`flush`, traces by figure and
@@ -234,10 +239,32 @@ class ExplorerFront:
         """Apply any pending (coalesced) control change now, synchronously."""
         self._coalescer.flush()
 
+    @property
+    def sliders(self) -> dict:
+        """The controls that are :class:`GridSlider` s, by key (``controls[key]`` is the
+        slider's position, ``controls[key + "_readout"]`` its readout):
+        ``sliders[key].position(value)`` is where a value sits, ``value_at(position)`` what a
+        position stands for."""
+        return dict(self.__dict__.get("_grid_sliders", {}))
+
+    def _add_slider(self, key: str, slider: GridSlider) -> dict:
+        """Register ``slider`` under ``key``; returns its two controls, ``key`` and ``key_readout``."""
+        self.__dict__.setdefault("_grid_sliders", {})[key] = slider
+        return {key: slider.slider, f"{key}_readout": slider.readout}
+
     def trace(self, figure: str, name: str):
         """A trace of a figure by key, e.g. ``trace("criteria", "current")`` (each explorer
         lists its figures' keys under ``figures``)."""
         return self._traces[figure][name]
+
+    def _adopt(self, widget):
+        """Mark ``widget`` as this explorer's root: class ``sk-explorer``, and ``dom_class``
+        (``sk-explorer-<n>``, this explorer's only), under which a page finds its controls
+        and figures when several explorers share it."""
+        self.dom_class = f"sk-explorer-{next(_EXPLORERS)}"
+        widget.add_class("sk-explorer")
+        widget.add_class(self.dom_class)
+        return widget
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -271,19 +298,15 @@ class ExplorerFront:
         return observer
 
 
-def move_control(control, value, coalescer: Coalescer, *, before=None, **change) -> None:
+def move_control(control, value, coalescer: Coalescer, **change) -> None:
     """Set ``control`` to ``value`` as a user would, so that its handler submits the change.
 
     A control already at ``value`` fires no change event, so ``change`` is submitted to
     ``coalescer`` directly (``source="set"``): an explorer's ``set(...)`` always applies.
-    ``before`` runs just before a real move (e.g. to leave the exact value for a handler
-    that would otherwise read a slider's rounded one).
     """
     if control.value == value:
         coalescer.submit(**change, source="set")
         return
-    if before is not None:
-        before()
     control.value = value
 
 
@@ -292,84 +315,109 @@ def format_value(name: str, value: float) -> str:
     return f"{name} = {value:.2e}"
 
 
-def _from_frontend(widget, name: str = "value") -> bool:
-    """True while ``widget`` handles a change of ``name`` sent by the page (ipywidgets
-    locks the property while it applies a front-end update; a change made in Python
-    holds no lock)."""
-    return name in (getattr(widget, "_property_lock", None) or {})
+class GridSlider:
+    """A slider over a fixed grid of values (evenly spaced, or evenly in log10), with an HTML
+    readout of the exact value it stands for. The kernel is the authority on that value.
 
-
-class LogSlider:
-    """A plain ``FloatSlider`` over ``log10(value)``, with an HTML readout of the value,
-    that knows the exact value it stands for.
-
-    Not ``FloatLogSlider``: in JupyterLab a FloatLogSlider set from Python right after
-    display can end on the page's rounded echo instead of the kernel's value. A plain
-    ``FloatSlider`` with ``continuous_update=True`` echoes too: when it is displayed or
-    moved from Python to a value off its step grid, the page snaps the value to the grid
-    and sends the snapped value back as if the user had moved it. So a change that comes
-    from the page and lies within half a step of the value shown is taken as that echo
-    and ignored; a user's move is always at least a step away. The slider's own readout
-    is off (it would show the exponent); :attr:`readout` shows ``name = 1.23e-04``.
+    The page sees an ``IntSlider`` over the grid's positions ``0..n_steps``. A position is an
+    integer, and integers survive the page unchanged: ipywidgets' slider rounds what
+    noUiSlider reports to the nearest integer, so a position set from Python (or shown on
+    display) is never snapped and sent back. Every change that comes from the page is
+    therefore a user's move, and a value set from code is never overwritten by a late echo.
+    (A ``FloatSlider`` snaps an off-grid value to its step grid in the page and sends the
+    snapped value back as if the user had moved it; with Run All that echo reaches the
+    kernel after the notebook's last ``set``.) The value itself may lie between grid points:
+    :meth:`set` passes it on exactly, the slider shows the nearest position and the readout
+    ``name = value``.
 
     Parameters
     ----------
-    lo, hi : float > 0
-        The range of the value (not its log).
-    value : float > 0
+    lo, hi : float
+        The range of the value (not its log); both > 0 when ``log``.
+    value : float
         The start value (the slider rests at the nearest end if it lies outside).
     name : str
         The readout's label.
     step : float
-        The step in decades.
+        The grid's spacing (in decades when ``log``); the range is cut into
+        ``round((hi - lo) / step)`` equal steps.
+    log : bool
+        A grid even in log10 (the default) or in the value.
+    fmt : str
+        The readout's format spec (default ``".2e"`` for a log grid, ``".4g"`` otherwise).
 
     Attributes
     ----------
-    slider : ipywidgets.FloatSlider (its value is log10 of the quantity)
+    slider : ipywidgets.IntSlider (its value is the grid position)
     readout : ipywidgets.HTML
     value : float, the exact value shown
 
     Examples
     --------
-    >>> s = LogSlider(1e-6, 1.0, 1e-3)
+    >>> s = GridSlider(1e-6, 1.0, 1e-3, step=0.5)
     >>> seen = []
     >>> s.on_change(seen.append)
     >>> s.set(2.5e-4)   # as a user would; callbacks get exactly this value
-    >>> seen, s.readout.value
-    ([0.00025], 'reg = 2.50e-04')
+    >>> seen, s.slider.value, s.readout.value
+    ([0.00025], 5, 'reg = 2.50e-04')
+    >>> s.slider.value = 6   # the user moves one step right (in the page)
+    >>> seen[-1]
+    0.001
     >>> s.show(1e-2)    # follow the applied value, no callback
-    >>> seen
-    [0.00025]
+    >>> len(seen), s.slider.value
+    (2, 8)
     """
 
     def __init__(self, lo: float, hi: float, value: float, *, name: str = "reg", step: float = 0.05,
-                 description: str | None = None, css_class: str | None = None, width: str = "360px"):
-        for label, v in (("lo", lo), ("hi", hi), ("value", value)):
-            if not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{label} must be finite and > 0 for a log slider; got {v!r}.")
-        if not lo < hi:
-            raise ValueError(f"need lo < hi for a log slider; got lo={lo!r}, hi={hi!r}.")
+                 log: bool = True, fmt: str | None = None, description: str | None = None,
+                 css_class: str | None = None, width: str = "360px"):
+        self.log = bool(log)
         self.name = name
-        self.value = float(value)
+        self.fmt = fmt or (".2e" if self.log else ".4g")
+        if not (step > 0 and math.isfinite(step)):
+            raise ValueError(f"step must be finite and > 0; got {step!r}.")
+        self._step = float(step)
         self._callbacks: list[Callable[[float], Any]] = []
         self._quiet = QuietFlag()
-        self._hint: tuple[float, float] | None = None
-        self.slider = widgets.FloatSlider(
-            value=self._position(value),
-            min=math.log10(lo),
-            max=math.log10(hi),
-            step=step,
-            readout=False,
-            continuous_update=True,
-            description=description if description is not None else f"log\u2081\u2080 {name}",
-            style={"description_width": "initial"},
-            layout=widgets.Layout(width=width),
+        self._hint: tuple[int, float] | None = None
+        self._set_range(lo, hi)
+        self.value = float(value)
+        self.slider = widgets.IntSlider(
+            value=self.position(value), min=0, max=self.n_steps, step=1, readout=False, continuous_update=True,
+            description=description if description is not None else (f"log\u2081\u2080 {name}" if self.log else name),
+            style={"description_width": "initial"}, layout=widgets.Layout(width=width),
         )
         if css_class:
             self.slider.add_class(css_class)
-        self.readout = widgets.HTML(value=format_value(name, value), layout=widgets.Layout(min_width="9em"))
+        self.readout = widgets.HTML(value=self._text(self.value), layout=widgets.Layout(min_width="9em"))
         self.readout.add_class(f"{css_class}-readout" if css_class else "sk-readout")
         self.slider.observe(self._observe, names="value")
+
+    @property
+    def lo(self) -> float:
+        return self._lo
+
+    @property
+    def hi(self) -> float:
+        return self._hi
+
+    def value_at(self, position: int) -> float:
+        """The grid's value at ``position`` (0 is ``lo``, ``n_steps`` is ``hi``)."""
+        t = self._a + (self._b - self._a) * position / self.n_steps
+        # a linear grid's points read as typed (0.1 * 3 is 0.30000000000000004 in binary)
+        return 10.0**t if self.log else float(f"{t:.12g}")
+
+    def position(self, value: float) -> int:
+        """The grid position nearest to ``value`` (an end when it lies outside)."""
+        value = float(value)
+        if self.log:
+            t = math.log10(value) if value > 0 else -math.inf
+        else:
+            t = value
+        if not math.isfinite(t):
+            return 0 if t < 0 else self.n_steps
+        k = round((t - self._a) / (self._b - self._a) * self.n_steps)
+        return int(min(max(k, 0), self.n_steps))
 
     def on_change(self, callback: Callable[[float], Any]) -> None:
         """Call ``callback(value)`` on each change by the user or :meth:`set` (not :meth:`show`)."""
@@ -378,41 +426,56 @@ class LogSlider:
     def set(self, value: float) -> None:
         """Move the slider as a user would; callbacks receive exactly ``value``."""
         value = float(value)
-        position = self._position(value)
+        position = self.position(value)
         if position == self.slider.value:  # no change event would fire
             self._accept(value)
             return
-        self._hint = (position, value)  # exactly value, not 10**log10(value)
+        self._hint = (position, value)
         self.slider.value = position
 
     def show(self, value: float) -> None:
-        """Show ``value`` (the slider rests at an end if it is outside); no callbacks."""
+        """Show ``value`` (the slider at its nearest position); no callbacks."""
         self.value = float(value)
-        self.readout.value = format_value(self.name, self.value)
+        self.readout.value = self._text(self.value)
         with self._quiet:
-            self.slider.value = self._position(value)
+            self.slider.value = self.position(self.value)
 
-    def _position(self, value: float) -> float:
-        position = math.log10(value)
-        if hasattr(self, "slider"):
-            position = min(max(position, self.slider.min), self.slider.max)
-        return position
+    def configure(self, lo: float, hi: float, value: float, *, name: str | None = None,
+                  description: str | None = None) -> None:
+        """Move another quantity: a new range (same number of steps), name and value; no
+        callbacks. The page's slider keeps its positions, so nothing is snapped."""
+        self._set_range(lo, hi, keep_steps=True)
+        if name is not None:
+            self.name = name
+        if description is not None:
+            self.slider.description = description
+        self.show(value)
+
+    def _set_range(self, lo: float, hi: float, keep_steps: bool = False) -> None:
+        lo, hi = float(lo), float(hi)
+        for label, v in (("lo", lo), ("hi", hi)):
+            if not math.isfinite(v) or (self.log and v <= 0):
+                raise ValueError(f"{label} must be finite{' and > 0 for a log slider' if self.log else ''}; got {v!r}.")
+        if not lo < hi:
+            raise ValueError(f"need lo < hi for a slider; got lo={lo!r}, hi={hi!r}.")
+        self._lo, self._hi = lo, hi
+        self._a, self._b = (math.log10(lo), math.log10(hi)) if self.log else (lo, hi)
+        if not keep_steps:
+            self.n_steps = max(1, round((self._b - self._a) / self._step))
+
+    def _text(self, value: float) -> str:
+        return html.escape(f"{self.name} = {value:{self.fmt}}")
 
     def _observe(self, change) -> None:
         if self._quiet:
             return
         new = change["new"]
         hint, self._hint = self._hint, None
-        if hint is not None and hint[0] == new:
-            self._accept(hint[1])
-            return
-        if _from_frontend(self.slider) and abs(new - self._position(self.value)) <= 0.5 * self.slider.step * (1 + 1e-9):
-            return  # the page snapped the value shown to its step grid: not a move
-        self._accept(10.0**new)
+        self._accept(hint[1] if hint is not None and hint[0] == new else self.value_at(new))
 
     def _accept(self, value: float) -> None:
         self.value = value
-        self.readout.value = format_value(self.name, value)
+        self.readout.value = self._text(value)
         for callback in self._callbacks:
             callback(value)
 

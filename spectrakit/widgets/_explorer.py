@@ -19,7 +19,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ._controls import Coalescer, ExplorerFront, LogSlider, QuietFlag, StatusLine, batch
+from ._controls import Coalescer, ExplorerFront, GridSlider, QuietFlag, StatusLine, batch
+from ._figure import Figure
 
 __all__ = [
     "ExplorerBase", "FIG_W", "FIG_H", "FIG_WIDE", "MARGIN", "positive", "log_range", "figure_widget",
@@ -67,7 +68,7 @@ class ExplorerBase(ExplorerFront):
         self.status = self._status.widget
         self.controls = self._build_controls()
         self.figures, self._traces = self._build_figures()
-        self.widget = self._build_layout()
+        self.widget = self._adopt(self._build_layout())
         self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
         self._coalescer.submit(**first)
         self._coalescer.flush()
@@ -95,12 +96,12 @@ class ExplorerBase(ExplorerFront):
     # ------------------------------------------------------------------ controls
 
     def _reg_controls(self) -> dict:
-        """The ``reg`` slider (over log10 reg, the session's reg_grid) and its readout."""
-        self._reg_slider = LogSlider(
+        """The ``reg`` slider (a grid even in log10 reg over the session's reg_grid) and its readout."""
+        self._reg_slider = GridSlider(
             self._grid_lo, self._grid_hi, self._reg, name="reg", step=0.05, css_class="sk-reg-slider"
         )
         self._reg_slider.on_change(self._guard(self._on_slider, "reg slider"))
-        return {"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout}
+        return self._add_slider("reg", self._reg_slider)
 
     def _on_slider(self, reg: float) -> None:
         self._coalescer.submit(reg=reg, source="slider")
@@ -145,9 +146,10 @@ def log_range(*arrays, pad: float = 0.3) -> list[float]:
 
 
 def figure_widget(name, title, *, width=FIG_W, height=FIG_H, margin=MARGIN, legend=None, **layout) -> go.FigureWidget:
-    """An empty ``FigureWidget`` in the explorers' style, with CSS class ``sk-fig-<name>``;
+    """An empty :class:`~spectrakit.widgets._figure.Figure` (plotly's ``FigureWidget`` with
+    plotly.js shared and no echo traffic) in the explorers' style, with CSS class ``sk-fig-<name>``;
     ``layout`` goes to ``go.Layout`` and ``legend`` updates the small legend's style."""
-    fig = go.FigureWidget(
+    fig = Figure(
         layout=go.Layout(
             title=dict(text=title, font=dict(size=14), x=0.02, y=0.985, yref="container", yanchor="top"),
             width=width, height=height, margin=margin, template="plotly_white",

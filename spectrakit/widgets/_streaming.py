@@ -24,10 +24,53 @@ import re
 import ipywidgets as widgets
 import numpy as np
 
-from ._controls import Coalescer, ExplorerFront, FigureBox, LogSlider, QuietFlag, StatusLine, format_value
+from ._controls import Coalescer, ExplorerFront, FigureBox, GridSlider, QuietFlag, StatusLine, format_value
 from ._explorer import FIG_W, FIG_WIDE
 
-__all__ = ["StreamingExplorer", "check_int"]
+__all__ = ["StreamingExplorer", "check_int", "thin"]
+
+
+def thin(values, max_points: int) -> np.ndarray:
+    """Indices of at most ``max_points`` samples of a series that draw it as the whole would.
+
+    ``values`` is one series, or several over the same steps as the columns of a 2-D array
+    (they share the indices, so their lines keep one x). All samples when there are few
+    enough. Else the interior points of runs of equal values go first (a line through them
+    is flat anyway: a value held over many steps, such as a learning rate, costs two points
+    per change); if that is still too many, the steps are cut into equal parts and each
+    keeps the smallest and the largest sample of every series, with the first and the last
+    of all (a spike or a dip survives, as it would not by striding). So a redraw's payload
+    stays bounded however long training runs.
+
+    >>> thin([0, 1, 1, 1, 1, 2], 4).tolist()
+    [0, 1, 4, 5]
+    >>> y = np.zeros(1000); y[333] = 5.0
+    >>> idx = thin(y + np.linspace(0, 1e-3, 1000), 40)
+    >>> len(idx) <= 40 and 333 in idx
+    True
+    """
+    y = np.asarray(values, dtype=float)
+    y = y.reshape(len(y), -1)
+    n, k = y.shape
+    if n <= max_points:
+        return np.arange(n)
+    interior = np.zeros(n, dtype=bool)
+    interior[1:-1] = ((y[1:-1] == y[:-2]) & (y[1:-1] == y[2:])).all(axis=1)  # NaN equals nothing: kept
+    keep = np.flatnonzero(~interior)
+    if keep.size <= max_points:
+        return keep
+    z = y[keep]
+    m = keep.size
+    parts = max(1, (max_points - 2) // (2 * k))
+    size = math.ceil(m / parts)
+    rows = np.full((parts * size, k), np.nan)
+    rows[:m] = z
+    rows = rows.reshape(parts, size, k)
+    lo = np.where(np.isnan(rows), np.inf, rows).argmin(axis=1)  # (parts, k)
+    hi = np.where(np.isnan(rows), -np.inf, rows).argmax(axis=1)
+    base = (np.arange(parts) * size)[:, None]
+    picked = np.unique(np.concatenate([[0, m - 1], (base + lo).ravel(), (base + hi).ravel()]))
+    return keep[picked[picked < m]]
 
 
 def check_int(value, name, minimum) -> int:
@@ -57,6 +100,9 @@ class StreamingExplorer(ExplorerFront):
 
     session_type: type = object
     rebuild_keys: tuple[str, ...] = ()
+    #: each line drawn over step keeps at most this many points (see :func:`thin`), so that a
+    #: redraw sends the page a bounded payload however long the history
+    max_points: int = 400
 
     def __init__(self, session, *, chunk: int = 10, max_steps: int = 2000, interval_s: float = 0.02,
                  throttle_s: float = 0.05, lr_range=None):
@@ -104,7 +150,7 @@ class StreamingExplorer(ExplorerFront):
         self.status = self._status.widget
         self.controls = self._build_controls()
         self.figures, self._traces = self._build_figures()
-        self.widget = self._build_layout()
+        self.widget = self._adopt(self._build_layout())
         self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
         self._draw()
         self._sync_controls(None)
@@ -222,7 +268,8 @@ class StreamingExplorer(ExplorerFront):
     def run(self, steps: int):
         """Train ``steps`` more steps synchronously (at most up to ``max_steps``) in chunks of
         ``chunk``, updating the figures after each: what Start does, without an event loop.
-        Returns ``self``. Errors show in the status line and are raised."""
+        Returns None (so a cell ending in ``explorer.run(300)`` does not display the
+        explorer a second time). Errors show in the status line and are raised."""
         steps = check_int(steps, "steps", 0)
         if self._running:
             raise RuntimeError("training is running (Start): pause() before run(steps).")
@@ -239,7 +286,6 @@ class StreamingExplorer(ExplorerFront):
         if steps and self.session.step >= self.max_steps and target < self.session.step + steps:
             self._note = f"stopped at max_steps = {self.max_steps}"
             self._show_status()
-        return self
 
     async def wait(self) -> None:
         """Wait until the current training task has returned (after a pause, max_steps or an error)."""
@@ -301,10 +347,10 @@ class StreamingExplorer(ExplorerFront):
             b.add_class(f"sk-{key}-button")
             b.on_click(self._guard(getattr(self, f"_on_{key}"), f"{key} button"))
             c[key] = b
-        self._lr_slider = LogSlider(self._lr_lo, self._lr_hi, self.lr, name="lr", step=0.05,
+        self._lr_slider = GridSlider(self._lr_lo, self._lr_hi, self.lr, name="lr", step=0.05,
                                     css_class="sk-lr-slider", width="320px")
         self._lr_slider.on_change(self._guard(lambda lr: self._coalescer.submit(lr=lr, source="lr"), "lr slider"))
-        c["lr"], c["lr_readout"] = self._lr_slider.slider, self._lr_slider.readout
+        c.update(self._add_slider("lr", self._lr_slider))
         options = self._build_option_controls()
         for key in self.rebuild_keys:
             options[key].add_class(f"sk-{key.replace('_', '-')}")
@@ -426,6 +472,13 @@ class StreamingExplorer(ExplorerFront):
             raise ValueError(f"{key} must be a finite number >= 0; got {changed[key]!r}.")
         return value
 
+    def _line(self, x, y):
+        """``(x, y)`` thinned to at most :attr:`max_points` points (see :func:`thin`); ``y``
+        may hold several lines as columns, thinned together."""
+        x, y = np.asarray(x), np.asarray(y)
+        idx = thin(y, self.max_points)
+        return x[idx], y[idx]
+
     def _layout(self, option_rows, body, css_class: str) -> FigureBox:
         """The streaming explorers' layout: Start, Pause, Reset and the lr slider; a row for
         each list of control keys in ``option_rows``; the status line; then ``body``, each
@@ -442,7 +495,6 @@ class StreamingExplorer(ExplorerFront):
                 items.append(widgets.GridBox([self.figures[k] for k in part], layout=widgets.Layout(
                     grid_template_columns=f"repeat(2, {FIG_W}px)", grid_gap="6px 12px", width=f"{FIG_WIDE + 12}px")))
         box = FigureBox(items, figures=self.figures.values(), layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
-        box.add_class("sk-explorer")
         box.add_class(css_class)
         return box
 
@@ -471,10 +523,15 @@ class StreamingExplorer(ExplorerFront):
         s = self.session
         loss = float(self._hist["loss"].values[-1])
         parts = [f"step {s.step}/{self.max_steps}", f"loss = {loss:.3e}", *self._status_values(),
-                 format_value("lr", s.lr), "running" if self._running else "paused"]
+                 format_value("lr", s.lr), self._run_state()]
         if self._note:
             parts.append(self._note)
         return parts
+
+    def _run_state(self) -> str:
+        if self._running:
+            return "running"
+        return "paused" if self.session.step > 0 else "ready: press Start"
 
     def _show_status(self) -> None:
         text = "  \u00b7  ".join(self._status_parts())

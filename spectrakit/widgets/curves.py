@@ -34,7 +34,7 @@ import plotly.graph_objects as go
 import xarray as xr
 
 from ..tuning.curves import LearningCurveSession
-from ._controls import FigureBox, _from_frontend, batch, format_value, move_control
+from ._controls import FigureBox, GridSlider, batch, format_value, move_control
 from ._explorer import FIG_H, FIG_W, FIG_WIDE, MARGIN, ExplorerBase, figure_widget, log_range, positive
 
 __all__ = ["LearningCurveExplorer", "ALPHA_RANGE", "BETA_RANGE", "NOISE_RANGE"]
@@ -153,7 +153,6 @@ class LearningCurveExplorer(ExplorerBase):
         lo, hi = float(session.n_grid.min()), float(session.n_grid.max())
         on_curve = [m for m in session.n_mc.tolist() if lo <= m <= hi]  # so the slider can land on the MC points
         self._n_options = _n_options(lo, hi, [self._n, *on_curve])
-        self._hints: dict = {}
         self._step = None
         self._view: dict = {}
         self._start(throttle_s, {"reg": self._reg, "alpha": self._alpha, "beta": self._beta, "n": self._n,
@@ -214,8 +213,7 @@ class LearningCurveExplorer(ExplorerBase):
                 )
             n = int(n)
         for name, value in floats.items():
-            move_control(self.controls[name], value, self._coalescer,
-                         before=lambda k=name, v=value: self._hints.__setitem__(k, v), **{name: value})
+            self._sliders[name].set(value)
         if n is not None:
             move_control(self.controls["n"], n, self._coalescer, n=n)
         if reg is not None:
@@ -226,16 +224,15 @@ class LearningCurveExplorer(ExplorerBase):
     def _build_controls(self) -> dict:
         controls = self._reg_controls()
         labels = {"alpha": "\u03b1 (spectrum decay)", "beta": "\u03b2 (target decay)", "noise": "noise \u03c3"}
+        symbols = {"alpha": "\u03b1", "beta": "\u03b2", "noise": "\u03c3"}
+        self._sliders = {}
         for name in _FLOATS:
-            lo, hi = self._ranges[name]
-            slider = widgets.FloatSlider(
-                value=getattr(self, f"_{name}"), min=lo, max=hi, step=_STEP, description=labels[name],
-                continuous_update=True, readout=True, readout_format=".2f",
-                style={"description_width": "initial"}, layout=widgets.Layout(width="320px"),
+            slider = self._sliders[name] = GridSlider(
+                *self._ranges[name], getattr(self, f"_{name}"), name=symbols[name], step=_STEP, log=False, fmt=".2f",
+                description=labels[name], css_class=f"sk-{name}-slider", width="250px",
             )
-            slider.add_class(f"sk-{name}-slider")
-            slider.observe(self._guard(self._float_handler(name), name), names="value")
-            controls[name] = slider
+            slider.on_change(self._guard(lambda value, k=name: self._coalescer.submit(**{k: value, "source": k}), name))
+            controls.update(self._add_slider(name, slider))
         n = widgets.SelectionSlider(
             options=self._n_options, value=self._n, description="n (samples)", continuous_update=True,
             style={"description_width": "initial"}, layout=widgets.Layout(width="320px"),
@@ -245,21 +242,6 @@ class LearningCurveExplorer(ExplorerBase):
                   names="value")
         controls["n"] = n
         return controls
-
-    def _float_handler(self, name):
-        def handler(change):
-            new = float(change["new"])
-            hint = self._hints.pop(name, None)
-            if hint is not None and hint == new:
-                self._coalescer.submit(**{name: new, "source": name})
-                return
-            control = self.controls[name]
-            target = self._coalescer.pending.get(name, getattr(self, f"_{name}"))
-            if _from_frontend(control) and abs(new - target) <= 0.5 * control.step * (1 + 1e-9):
-                return  # the page snapped a value off the step grid: not a move
-            self._coalescer.submit(**{name: new, "source": name})
-
-        return handler
 
     # ------------------------------------------------------------------ apply
 
@@ -308,9 +290,8 @@ class LearningCurveExplorer(ExplorerBase):
             if source != "slider":
                 self._reg_slider.show(self._reg)
             for name in _FLOATS:
-                control, value = self.controls[name], getattr(self, f"_{name}")
-                if source != name and control.value != value:
-                    control.value = value
+                if source != name:
+                    self._sliders[name].show(getattr(self, f"_{name}"))
             if source != "n" and self.controls["n"].value != self._n:
                 self.controls["n"].value = self._n
 
@@ -444,8 +425,8 @@ class LearningCurveExplorer(ExplorerBase):
         row = dict(align_items="center", flex_flow="row wrap")
         rows = [
             widgets.HBox([c["reg"], c["reg_readout"]], layout=widgets.Layout(**row)),
-            widgets.HBox([c["n"], c["noise"]], layout=widgets.Layout(**row)),
-            widgets.HBox([c["alpha"], c["beta"]], layout=widgets.Layout(**row)),
+            widgets.HBox([c["n"], c["noise"], c["noise_readout"]], layout=widgets.Layout(**row)),
+            widgets.HBox([c["alpha"], c["alpha_readout"], c["beta"], c["beta_readout"]], layout=widgets.Layout(**row)),
         ]
         grid = widgets.GridBox(
             [self.figures["curve"], self.figures["path"]],
@@ -454,6 +435,5 @@ class LearningCurveExplorer(ExplorerBase):
         )
         box = FigureBox([*rows, self.status, grid, self.figures["modes"]], figures=self.figures.values(),
                         layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
-        box.add_class("sk-explorer")
         box.add_class("sk-learning-curve-explorer")
         return box

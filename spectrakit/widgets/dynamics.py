@@ -35,6 +35,9 @@ _COLORS = {"loss": "#1f77b4", "sharpness": "#2ca02c", "threshold": "#d62728"}
 #: optimizers that use ``rho`` (the SAM / USAM radius, the gradient-penalty weight)
 _RHO_OPTIMIZERS = ("sam", "usam", "gradreg")
 _LOG_SPAN = 8.0  # decades of residual amplitude the heatmap's colour scale spans at most
+#: the heatmap sends at most this many cells per redraw (float32: about 130 kB in base64),
+#: whatever the number of frequencies: with many, fewer steps are drawn
+_MAX_CELLS = 24_000
 
 
 def _finite_or_nan(value) -> float:
@@ -72,7 +75,10 @@ class TrainingExplorer(StreamingExplorer):
         around the session's ``lr`` when it lies outside).
     max_columns : int
         The heatmap shows at most this many recorded steps (evenly strided, the latest
-        always included); the history keeps every one.
+        always included), and fewer when there are so many frequencies that it would hold
+        more than 24,000 cells; the history keeps every one. The line figures keep at most
+        :attr:`max_points` points per line (see :func:`~spectrakit.widgets._streaming.thin`):
+        a redraw sends a bounded payload to the page however long training runs.
 
     Notes
     -----
@@ -122,7 +128,8 @@ class TrainingExplorer(StreamingExplorer):
     >>> x = np.arange(64) / 64
     >>> s = TrainingSession(x, np.sin(2 * np.pi * x), hidden=(16,), lr=0.05, optimizer="gd", device="cpu")
     >>> explorer = TrainingExplorer(s, chunk=5, max_steps=100)
-    >>> explorer.run(20).session.step
+    >>> explorer.run(20)
+    >>> explorer.session.step
     20
     >>> len(explorer.trace("loss", "loss").y)
     21
@@ -132,7 +139,7 @@ class TrainingExplorer(StreamingExplorer):
     rebuild_keys = ("sigma", "optimizer", "rho", "weight_decay")
 
     def __init__(self, session, *, chunk: int = 10, max_steps: int = 2000, interval_s: float = 0.02,
-                 throttle_s: float = 0.05, lr_range=None, max_columns: int = 600):
+                 throttle_s: float = 0.05, lr_range=None, max_columns: int = 200):
         self.max_columns = check_int(max_columns, "max_columns", 2)
         self._batch_size = getattr(session, "batch_size", None)  # restored when leaving "gd"
         super().__init__(session, chunk=chunk, max_steps=max_steps, interval_s=interval_s,
@@ -140,7 +147,9 @@ class TrainingExplorer(StreamingExplorer):
 
     def heatmap(self):
         """What the residual heatmap shows: ``(steps, freq, log10_amplitude)`` with the last of
-        shape ``(freq, steps)`` (NaN where the amplitude is 0)."""
+        shape ``(freq, steps)`` (NaN where the amplitude is 0). The frequencies above 0 only:
+        they sit on a log axis, so the low ones, where spectral bias shows first, get as
+        much room as the many high ones."""
         t = self._traces["residual"]["heatmap"]
         return np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float), decode_array(t.z)
 
@@ -229,7 +238,7 @@ class TrainingExplorer(StreamingExplorer):
             "residual", "residual amplitude spectrum |r\u0302(f)| over training (log\u2081\u2080)",
             width=FIG_WIDE, height=300, margin=dict(MARGIN, r=30),
             xaxis=dict(title=dict(text="step"), range=xrange),
-            yaxis=dict(title=dict(text=self._freq_label())),
+            yaxis=dict(type="log", title=dict(text=self._freq_label()), exponentformat="power"),
             coloraxis=dict(colorscale="Viridis",
                            colorbar=dict(title=dict(text="log\u2081\u2080 |r\u0302|"), thickness=12)),
         )
@@ -266,10 +275,11 @@ class TrainingExplorer(StreamingExplorer):
         what = "frequency" if len(dims) == 1 else "radial frequency"
         return f"{what} (cycles per unit of {' and '.join(dims)})"
 
-    def _columns(self, n: int) -> np.ndarray:
-        if n <= self.max_columns:
+    def _columns(self, n: int, n_freq: int) -> np.ndarray:
+        limit = max(2, min(self.max_columns, _MAX_CELLS // max(n_freq, 1)))
+        if n <= limit:
             return np.arange(n)
-        stride = math.ceil(n / self.max_columns)
+        stride = math.ceil(n / limit)
         idx = np.arange(0, n, stride)
         return idx if idx[-1] == n - 1 else np.append(idx, n - 1)
 
@@ -280,13 +290,15 @@ class TrainingExplorer(StreamingExplorer):
         steps = h["step"].values.astype(float)
         t = self._traces
         with batch(self.figures.values()):
-            t["loss"]["loss"].x, t["loss"]["loss"].y = steps, positive(h["loss"].values)
-            amp = h["residual_amplitude"].values
-            cols = self._columns(steps.size)
+            t["loss"]["loss"].x, t["loss"]["loss"].y = self._line(steps, positive(h["loss"].values))
+            freq = np.asarray(h["freq"].values, dtype=float)
+            rows = freq > 0  # on a log axis
+            amp = h["residual_amplitude"].values[:, rows]
+            cols = self._columns(steps.size, amp.shape[1])
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = np.log10(positive(amp[cols]).T).astype(np.float32)
             hm = t["residual"]["heatmap"]
-            hm.x, hm.y, hm.z = steps[cols], np.asarray(h["freq"].values, dtype=float), _image_payload(z)
+            hm.x, hm.y, hm.z = steps[cols], freq[rows], _image_payload(z)
             finite = z[np.isfinite(z)]
             if finite.size:
                 hi = float(finite.max())
@@ -296,7 +308,7 @@ class TrainingExplorer(StreamingExplorer):
             if "sharpness" in h:
                 sharp = h["sharpness"].values
                 ok = np.isfinite(sharp)
-                ts["sharpness"].x, ts["sharpness"].y = steps[ok], positive(sharp[ok])
+                ts["sharpness"].x, ts["sharpness"].y = self._line(steps[ok], positive(sharp[ok]))
             else:
                 ts["sharpness"].x, ts["sharpness"].y = [], []
             ts["threshold"].x, ts["threshold"].y = self._threshold_line(h, steps)
@@ -326,7 +338,7 @@ class TrainingExplorer(StreamingExplorer):
         if not same:
             x = np.append(steps, float(self.session.step))
             y = np.append(thr, now)
-        return x, positive(y)
+        return self._line(x, positive(y))
 
     # ------------------------------------------------------------------ layout
 

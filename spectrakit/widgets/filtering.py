@@ -587,7 +587,6 @@ class RegularizationExplorer(ExplorerBase):
             [row1, row2, self.status, grid], figures=self.figures.values(),
             layout=widgets.Layout(width=f"{2 * FIG_W + 30}px"),
         )
-        box.add_class("sk-explorer")
         box.add_class("sk-regularization-explorer")
         return box
 

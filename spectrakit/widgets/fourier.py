@@ -35,7 +35,7 @@ import xarray as xr
 from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
-from ._controls import FigureBox, _from_frontend, format_value, move_control
+from ._controls import FigureBox, GridSlider, format_value
 from ._explorer import (
     FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
 )
@@ -252,11 +252,10 @@ class SpectrumExplorer(ExplorerBase):
             if "sobolev" not in self.controls:
                 raise ValueError("sobolev does not apply to mode='lowpass' (no penalty weights).")
             sobolev = float(sobolev)
-            control = self.controls["sobolev"]
-            if not (math.isfinite(sobolev) and control.min <= sobolev <= control.max):
-                raise ValueError(f"sobolev must be in [{control.min}, {control.max}] (the slider's range); got {sobolev!r}.")
-            move_control(control, sobolev, self._coalescer, before=lambda: setattr(self, "_sobolev_hint", sobolev),
-                         sobolev=sobolev)
+            slider = self._sobolev_slider
+            if not (math.isfinite(sobolev) and slider.lo <= sobolev <= slider.hi):
+                raise ValueError(f"sobolev must be in [{slider.lo}, {slider.hi}] (the slider's range); got {sobolev!r}.")
+            slider.set(sobolev)
         if reg is not None:
             self._reg_slider.set(reg)
 
@@ -372,32 +371,17 @@ class SpectrumExplorer(ExplorerBase):
 
     def _build_controls(self) -> dict:
         controls = self._reg_controls()
-        self._sobolev_hint = None
         if self.session.mode != "lowpass":
             p = self._sobolev
             lo = min(SOBOLEV_RANGE[0], math.floor(p / SOBOLEV_STEP) * SOBOLEV_STEP)
             hi = max(SOBOLEV_RANGE[1], math.ceil(p / SOBOLEV_STEP) * SOBOLEV_STEP)
-            sob = widgets.FloatSlider(
-                value=p, min=lo, max=hi, step=SOBOLEV_STEP, description="Sobolev order",
-                continuous_update=True, readout=True, readout_format=".2f",
-                style={"description_width": "initial"}, layout=widgets.Layout(width="320px"),
-            )
-            sob.add_class("sk-sobolev-slider")
-            sob.observe(self._guard(self._on_sobolev, "sobolev"), names="value")
-            controls["sobolev"] = sob
+            self._sobolev_slider = GridSlider(lo, hi, p, name="p", step=SOBOLEV_STEP, log=False, fmt=".2f",
+                                              description="Sobolev order", css_class="sk-sobolev-slider",
+                                              width="280px")
+            self._sobolev_slider.on_change(self._guard(
+                lambda value: self._coalescer.submit(sobolev=value, source="sobolev"), "sobolev"))
+            controls.update(self._add_slider("sobolev", self._sobolev_slider))
         return controls
-
-    def _on_sobolev(self, change) -> None:
-        new = float(change["new"])
-        hint, self._sobolev_hint = self._sobolev_hint, None
-        if hint is not None and hint == new:
-            self._coalescer.submit(sobolev=new, source="sobolev")
-            return
-        control = self.controls["sobolev"]
-        target = self._coalescer.pending.get("sobolev", self._sobolev)
-        if _from_frontend(control) and abs(new - target) <= 0.5 * control.step * (1 + 1e-9):
-            return  # the page snapped a value off the step grid: not a move
-        self._coalescer.submit(sobolev=new, source="sobolev")
 
     # ------------------------------------------------------------------ apply
 
@@ -425,10 +409,8 @@ class SpectrumExplorer(ExplorerBase):
         with self._quiet:
             if source != "slider":
                 self._reg_slider.show(self._reg)
-            control = self.controls.get("sobolev")
-            if control is not None and source != "sobolev" and self._sobolev is not None:
-                if control.value != self._sobolev:
-                    control.value = self._sobolev
+            if "sobolev" in self.controls and source != "sobolev" and self._sobolev is not None:
+                self._sobolev_slider.show(self._sobolev)
 
     def _status_parts(self, st) -> list[str]:
         s = self.session
@@ -590,7 +572,7 @@ class SpectrumExplorer(ExplorerBase):
         c = self.controls
         row = [c["reg"], c["reg_readout"]]
         if "sobolev" in c:
-            row.append(c["sobolev"])
+            row += [c["sobolev"], c["sobolev_readout"]]
         row1 = widgets.HBox(row, layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         grid = widgets.GridBox(
             [self.figures["spectrum"], self.figures["criteria"]],
@@ -602,6 +584,5 @@ class SpectrumExplorer(ExplorerBase):
             [row1, self.status, self.figures["signal"], grid], figures=self.figures.values(),
             layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"),
         )
-        box.add_class("sk-explorer")
         box.add_class("sk-spectrum-explorer")
         return box

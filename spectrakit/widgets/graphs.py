@@ -50,7 +50,7 @@ import xarray as xr
 from plotly.colors import qualitative
 
 from ..tuning.graphs import GraphFilterSession, GraphSpectrumSession
-from ._controls import Coalescer, ExplorerFront, FigureBox, LogSlider, QuietFlag, StatusLine, format_value, move_control
+from ._controls import Coalescer, ExplorerFront, FigureBox, GridSlider, QuietFlag, StatusLine, format_value, move_control
 from ._explorer import (
     FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices,
 )
@@ -199,7 +199,7 @@ class GraphSpectrumExplorer(ExplorerFront):
         self.status = self._status.widget
         self.controls = self._build_controls()
         self.figures, self._traces = self._build_figures()
-        self.widget = self._build_layout()
+        self.widget = self._adopt(self._build_layout())
         self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
         self._coalescer.submit(param=self._param, n_clusters=self._n_clusters or 0, source="init")
         self._coalescer.flush()
@@ -278,13 +278,12 @@ class GraphSpectrumExplorer(ExplorerFront):
             controls["k"] = k
         elif s.graph == "gaussian":
             lo, hi = self._bw_range
-            self._bw_slider = LogSlider(lo, hi, self._param, name="bandwidth", step=0.02,
-                                        css_class="sk-bandwidth-slider")
+            self._bw_slider = GridSlider(lo, hi, self._param, name="bandwidth", step=0.02,
+                                         css_class="sk-bandwidth-slider")
             self._bw_slider.on_change(self._guard(
                 lambda value: self._coalescer.submit(param=float(value), source="bandwidth"), "bandwidth slider"
             ))
-            controls["bandwidth"] = self._bw_slider.slider
-            controls["bandwidth_readout"] = self._bw_slider.readout
+            controls.update(self._add_slider("bandwidth", self._bw_slider))
         c = widgets.IntSlider(
             value=self._n_clusters or 0, min=0, max=s.max_clusters, step=1, description="clusters (0 = eigengap)",
             continuous_update=True, style={"description_width": "initial"}, layout=widgets.Layout(width="340px"),
@@ -481,7 +480,6 @@ class GraphSpectrumExplorer(ExplorerFront):
         )
         box = FigureBox([row1, self.status, grid], figures=self.figures.values(),
                         layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
-        box.add_class("sk-explorer")
         box.add_class("sk-graph-spectrum-explorer")
         return box
 
@@ -847,7 +845,6 @@ class GraphFilterExplorer(ExplorerBase):
         )
         box = FigureBox([row1, self.status, self.figures["signal"], grid], figures=self.figures.values(),
                         layout=widgets.Layout(width=f"{FIG_WIDE + 30}px"))
-        box.add_class("sk-explorer")
         box.add_class("sk-graph-filter-explorer")
         return box
 

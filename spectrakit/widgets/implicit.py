@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from ..tuning.implicit import OPTIMIZERS, ImplicitSession
-from ._controls import FigureBox, LogSlider, batch, format_value
+from ._controls import FigureBox, GridSlider, batch, format_value
 from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
@@ -141,13 +141,15 @@ class ImplicitExplorer(StreamingExplorer):
     >>> from spectrakit.tuning import ImplicitSession
     >>> from spectrakit.widgets import ImplicitExplorer
     >>> explorer = ImplicitExplorer(ImplicitSession(device="cpu"), chunk=50, max_steps=400)
-    >>> explorer.run(250).learned_rank
+    >>> explorer.run(250)
+    >>> explorer.learned_rank
     3
     >>> explorer.set(optimizer="scaledgd", damping=0.1); explorer.flush()   # a new session
     >>> explorer.session.step, explorer.lr, explorer.controls["damping"].disabled
     (0, 0.5, False)
     >>> explorer.set(damping=0.05); explorer.flush()   # live, from step 0 on
-    >>> explorer.run(10).session.history.damping.values[[0, -1]].tolist()
+    >>> explorer.run(10)
+    >>> explorer.session.history.damping.values[[0, -1]].tolist()
     [0.1, 0.05]
     """
 
@@ -226,21 +228,20 @@ class ImplicitExplorer(StreamingExplorer):
         s = self.session
         optimizer = widgets.Dropdown(options=OPTIMIZERS, value=s.optimizer, description="optimizer",
                                      style={"description_width": "initial"}, layout=widgets.Layout(width="170px"))
-        self._init_slider = LogSlider(*self._init_range, s.init_scale, name="init scale", step=0.1,
-                                      css_class="sk-init-scale-slider", width="300px")
+        self._init_slider = GridSlider(*self._init_range, s.init_scale, name="init scale", step=0.1,
+                                       css_class="sk-init-scale-slider", width="300px")
         self._init_slider.on_change(self._guard(self._on_init_scale, "init scale slider"))
-        self._damping_slider = LogSlider(*self._damping_range, s.damping if s.damping > 0 else self._damping_range[0],
-                                         name="damping", step=0.1,
-                                         css_class="sk-damping-slider", width="300px")
+        self._damping_slider = GridSlider(*self._damping_range, s.damping if s.damping > 0 else self._damping_range[0],
+                                          name="damping", step=0.1,
+                                          css_class="sk-damping-slider", width="300px")
         self._damping_slider.on_change(self._guard(self._on_damping, "damping slider"))
-        return {"optimizer": optimizer,
-                "init_scale": self._init_slider.slider, "init_scale_readout": self._init_slider.readout,
-                "damping": self._damping_slider.slider, "damping_readout": self._damping_slider.readout}
+        return {"optimizer": optimizer, **self._add_slider("init_scale", self._init_slider),
+                **self._add_slider("damping", self._damping_slider)}
 
     def _control_handler(self, key):
         if key == "init_scale":
-            # the slider stands at log10(init_scale): its LogSlider reports the exact value
-            # (and ignores the page's snapping echo) through _on_init_scale
+            # the slider stands at a grid position: its GridSlider reports the exact value
+            # through _on_init_scale
             return lambda change: None
         return super()._control_handler(key)
 
@@ -252,8 +253,8 @@ class ImplicitExplorer(StreamingExplorer):
 
     def _sync_controls(self, source) -> None:
         """Controls follow the applied state, except the one the change came from. (Not the
-        base's: it would set the init-scale slider, which stands at log10 of the value, to
-        the value itself.)"""
+        base's: it would set the init-scale slider, which stands at a grid position, to the
+        value itself.)"""
         c, o = self.controls, self._options
         with self._quiet:
             if source != "lr":
@@ -393,12 +394,13 @@ class ImplicitExplorer(StreamingExplorer):
         t = self._traces
         with batch(self.figures.values()):
             sv = h["singular_values"].values
-            for m in self._modes:
+            x, lines = self._line(steps, positive(sv[:, np.asarray(self._modes) - 1]))  # one x for all modes
+            for j, m in enumerate(self._modes):
                 tr = t["singular_values"][f"mode{m}"]
-                tr.x, tr.y = steps, positive(sv[:, m - 1])
+                tr.x, tr.y = x, lines[:, j]
             tl = t["loss"]
-            tl["loss"].x, tl["loss"].y = steps, positive(h["loss"].values)
-            tl["error"].x, tl["error"].y = steps, positive(h["error"].values)
+            tl["loss"].x, tl["loss"].y = self._line(steps, positive(h["loss"].values))
+            tl["error"].x, tl["error"].y = self._line(steps, positive(h["error"].values))
             self._draw_damping_line()
         self.n_updates += 1
 
@@ -417,7 +419,8 @@ class ImplicitExplorer(StreamingExplorer):
         now = self.damping
         if d.size and d[-1] != now:
             steps, d = np.append(steps, float(self.session.step)), np.append(d, now)
-        tr.update(x=steps, y=positive(d), visible=True)
+        x, y = self._line(steps, positive(d))
+        tr.update(x=x, y=y, visible=True)
         axis.visible = True
 
     # ------------------------------------------------------------------ layout

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from ..tuning.representations import LOSSES, STRENGTH, TERMS, WEIGHTS, RepresentationSession
-from ._controls import FigureBox, QuietFlag, _from_frontend, batch
+from ._controls import FigureBox, GridSlider, batch
 from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
@@ -58,88 +58,6 @@ def _fmt(value: float) -> str:
 
 def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
-class _LinearSlider:
-    """A plain ``FloatSlider`` (readout off) with an HTML readout of the exact value it stands
-    for; the linear twin of :class:`~spectrakit.widgets._controls.LogSlider`.
-
-    The page snaps a value off the slider's step grid (set from Python, or on display) and
-    echoes the snapped value as if the user had moved it; a change from the page within half
-    a step of the value shown is taken as that echo and ignored (a user's move is at least a
-    step away). :meth:`configure` switches the weight it moves (name, range, value) without
-    callbacks.
-    """
-
-    def __init__(self, name: str, lo: float, hi: float, value: float, *, css_class: str, width: str = "330px"):
-        self._quiet = QuietFlag()
-        self._callbacks: list = []
-        self._hint: tuple[float, float] | None = None
-        self.slider = widgets.FloatSlider(
-            value=min(max(value, lo), hi), min=lo, max=hi, step=(hi - lo) / 100, readout=False,
-            continuous_update=True, style={"description_width": "initial"}, layout=widgets.Layout(width=width),
-        )
-        self.slider.add_class(css_class)
-        self.readout = widgets.HTML(layout=widgets.Layout(min_width="8em"))
-        self.readout.add_class(f"{css_class}-readout")
-        self.name, self.value = name, float(value)
-        self.configure(name, lo, hi, value)
-        self.slider.observe(self._observe, names="value")
-
-    def on_change(self, callback) -> None:
-        """Call ``callback(value)`` on each change by the user or :meth:`set` (not :meth:`show`)."""
-        self._callbacks.append(callback)
-
-    def configure(self, name: str, lo: float, hi: float, value: float) -> None:
-        """Move another weight: a new name, range (100 steps) and value; no callbacks."""
-        s = self.slider
-        with self._quiet, s.hold_sync():
-            if lo > s.max:  # keep min <= max at every assignment
-                s.max, s.min = hi, lo
-            else:
-                s.min, s.max = lo, hi
-            s.step = (hi - lo) / 100
-            s.description = _LABELS.get(name, name)
-        self.name = name
-        self.show(value)
-
-    def set(self, value: float) -> None:
-        """Move the slider as a user would; callbacks receive exactly ``value``."""
-        position = self._position(value)
-        if position == self.slider.value:  # no change event would fire
-            self._accept(value)
-            return
-        self._hint = (position, value)
-        self.slider.value = position
-
-    def show(self, value: float) -> None:
-        """Show ``value`` (the slider rests at an end if it is outside); no callbacks."""
-        self.value = float(value)
-        self.readout.value = f"{html.escape(self.name)} = {_fmt(self.value)}"
-        with self._quiet:
-            self.slider.value = self._position(self.value)
-
-    def _position(self, value: float) -> float:
-        return min(max(float(value), self.slider.min), self.slider.max)
-
-    def _observe(self, change) -> None:
-        if self._quiet:
-            return
-        new = change["new"]
-        hint, self._hint = self._hint, None
-        if hint is not None and hint[0] == new:
-            self._accept(hint[1])
-            return
-        if _from_frontend(self.slider) and abs(new - self._position(self.value)) <= 0.5 * self.slider.step * (1 + 1e-9):
-            return  # the page snapped the value shown to its step grid: not a move
-        self._accept(new)
-
-    def _accept(self, value) -> None:
-        if _is_real(value):
-            self.value = float(value)
-            self.readout.value = f"{html.escape(self.name)} = {_fmt(self.value)}"
-        for callback in self._callbacks:
-            callback(value)
 
 
 class RepresentationExplorer(StreamingExplorer):
@@ -235,12 +153,14 @@ class RepresentationExplorer(StreamingExplorer):
     >>> from spectrakit.widgets import RepresentationExplorer
     >>> s = RepresentationSession(n=128, d_in=8, d_out=4, device="cpu")
     >>> explorer = RepresentationExplorer(s, chunk=10, max_steps=100)
-    >>> explorer.run(20).session.step
+    >>> explorer.run(20)
+    >>> explorer.session.step
     20
     >>> explorer.strength_name, explorer.strength
     ('var', 25.0)
     >>> explorer.set(strength=0.0); explorer.flush()   # the slider: from step 20 on
-    >>> explorer.run(5).session.history.weight_var.sel(step=[20, 21]).values.tolist()
+    >>> explorer.run(5)
+    >>> explorer.session.history.weight_var.sel(step=[20, 21]).values.tolist()
     [25.0, 0.0]
     >>> len(explorer.trace("eigenvalues", "mode1").y), explorer.modes
     (26, [1, 2, 3, 4])
@@ -341,13 +261,14 @@ class RepresentationExplorer(StreamingExplorer):
                                 style={"description_width": "initial"}, layout=widgets.Layout(width="150px"))
         name = STRENGTH[self.session.loss]
         lo, hi = self._ranges[self.session.loss]
-        self._strength_slider = _LinearSlider(name, lo, hi, float(getattr(self.session, name)),
-                                              css_class="sk-strength-slider")
+        self._strength_slider = GridSlider(lo, hi, float(getattr(self.session, name)), name=name,
+                                           step=(hi - lo) / 100, log=False, fmt=".4g",
+                                           description=_LABELS.get(name, name), css_class="sk-strength-slider",
+                                           width="330px")
         self._strength_slider.on_change(self._guard(self._on_strength, "strength slider"))
         weights = widgets.HTML(layout=widgets.Layout(min_width="14em"))
         weights.add_class("sk-loss-weights")
-        return {"loss": loss, "strength": self._strength_slider.slider,
-                "strength_readout": self._strength_slider.readout, "weights": weights}
+        return {"loss": loss, **self._add_slider("strength", self._strength_slider), "weights": weights}
 
     def _on_strength(self, value) -> None:
         self._coalescer.submit(weights={self._strength_slider.name: value}, source="strength")
@@ -358,7 +279,7 @@ class RepresentationExplorer(StreamingExplorer):
         name = STRENGTH[loss]
         slider = self._strength_slider
         if slider.name != name:
-            slider.configure(name, *self._ranges[loss], self.strength)
+            slider.configure(*self._ranges[loss], self.strength, name=name, description=_LABELS.get(name, name))
         elif source != "strength":  # while dragged the slider may be ahead of the value applied
             slider.show(self.strength)
         self.controls["weights"].value = self._weights_html()
@@ -497,25 +418,28 @@ class RepresentationExplorer(StreamingExplorer):
         t = self._traces
         with batch(self.figures.values()):
             eig = h["eigenvalues"].values
+            drawn = [m for m in self._modes if m <= eig.shape[1]]
+            x, lines = self._line(steps, positive(eig[:, np.asarray(drawn, dtype=int) - 1]))  # one x for all
             for m in self._modes:
                 tr = t["eigenvalues"][f"mode{m}"]
                 if m <= eig.shape[1]:
-                    tr.x, tr.y = steps, positive(eig[:, m - 1])
+                    tr.x, tr.y = x, lines[:, drawn.index(m)]
                 else:
                     tr.x, tr.y = [], []
             tr = t["rank"]
-            tr["effective_rank"].x, tr["effective_rank"].y = steps, h["effective_rank"].values.astype(float)
-            tr["vne_rank"].x, tr["vne_rank"].y = steps, np.exp(h["entropy"].values.astype(float))
+            tr["effective_rank"].x, tr["effective_rank"].y = self._line(steps, h["effective_rank"].values.astype(float))
+            tr["vne_rank"].x, tr["vne_rank"].y = self._line(steps, np.exp(h["entropy"].values.astype(float)))
             self._draw_strength_line()
             tl = t["loss"]
             terms = TERMS[self.session.loss]
             drawn = [h["loss"].values]
-            tl["loss"].x, tl["loss"].y = steps, h["loss"].values.astype(float)
+            tl["loss"].x, tl["loss"].y = self._line(steps, h["loss"].values.astype(float))
             for key in _ALL_TERMS:
                 if key in terms:
                     values = h[key].values.astype(float)
                     drawn.append(values)
-                    tl[key].update(x=steps, y=values, visible=True)
+                    x, y = self._line(steps, values)
+                    tl[key].update(x=x, y=y, visible=True)
                 else:
                     tl[key].update(x=[], y=[], visible=False)
             values = np.concatenate(drawn)
@@ -540,7 +464,7 @@ class RepresentationExplorer(StreamingExplorer):
         if w.size and w[-1] != now:
             steps, w = np.append(steps, float(self.session.step)), np.append(w, now)
         tr = self._traces["rank"]["strength"]
-        tr.x, tr.y, tr.name = steps, w, name
+        (tr.x, tr.y), tr.name = self._line(steps, w), name
         self.figures["rank"].layout.yaxis2.title.text = name
 
     # ------------------------------------------------------------------ layout

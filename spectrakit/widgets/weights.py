@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from ..tuning.weights import ARCHITECTURES, METHODS, WeightSession
-from ._controls import FigureBox, LogSlider, batch, format_value
+from ._controls import FigureBox, GridSlider, batch, format_value
 from ._explorer import MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
 
@@ -180,10 +180,12 @@ class WeightExplorer(StreamingExplorer):
     >>> explorer = WeightExplorer(s, chunk=5)
     >>> explorer.max_steps, explorer.task_boundaries   # the whole sequence; lines between tasks
     (30, [10, 20])
-    >>> explorer.run(20).session.step
+    >>> explorer.run(20)
+    >>> explorer.session.step
     20
     >>> explorer.set(reg=0.0); explorer.flush()   # the "off" box: no penalty from step 20 on
-    >>> explorer.controls["reg_off"].value, explorer.run(2).session.history.reg.values[-3:].tolist()
+    >>> explorer.run(2)
+    >>> explorer.controls["reg_off"].value, explorer.session.history.reg.values[-3:].tolist()
     (True, [0.1, 0.0, 0.0])
     >>> step, edges, counts = explorer.histogram()
     >>> step, counts.sum(axis=1).tolist()   # every singular value of each layer lies in a bin
@@ -301,18 +303,18 @@ class WeightExplorer(StreamingExplorer):
                                               style=style, layout=widgets.Layout(width="170px")),
         }
         reg0 = float(s.reg) if s.reg > 0 else min(max(0.1, self._reg_lo), self._reg_hi)
-        self._reg_slider = LogSlider(self._reg_lo, self._reg_hi, reg0, name="reg", step=0.05,
-                                     css_class="sk-reg-slider", width="320px")
+        self._reg_slider = GridSlider(self._reg_lo, self._reg_hi, reg0, name="reg", step=0.05,
+                                      css_class="sk-reg-slider", width="320px")
         self._reg_slider.on_change(self._guard(self._on_reg, "reg slider"))
         off = widgets.Checkbox(value=s.reg == 0, description="off (reg = 0)", indent=False,
                                layout=widgets.Layout(width="120px"))
         off.add_class("sk-reg-off")
         off.observe(self._guard(self._on_off, "reg off"), names="value")
-        self._target_slider = LogSlider(self._target_lo, self._target_hi, float(s.target), name="target",
-                                        step=0.02, css_class="sk-target-slider", width="300px")
+        self._target_slider = GridSlider(self._target_lo, self._target_hi, float(s.target), name="target",
+                                         step=0.02, css_class="sk-target-slider", width="300px")
         self._target_slider.on_change(self._guard(self._on_target, "target slider"))
-        c.update({"reg": self._reg_slider.slider, "reg_readout": self._reg_slider.readout, "reg_off": off,
-                  "target": self._target_slider.slider, "target_readout": self._target_slider.readout})
+        c.update({**self._add_slider("reg", self._reg_slider), "reg_off": off,
+                  **self._add_slider("target", self._target_slider)})
         return c
 
     def _on_reg(self, value) -> None:
@@ -516,13 +518,13 @@ class WeightExplorer(StreamingExplorer):
             for j in range(len(self._layer_key)):
                 for key, var in (("exact", "spectral_norm"), ("power", "power_estimate"), ("gram", "gram_bound")):
                     tr = t["norms"][f"{key}{j}"]
-                    tr.x, tr.y = x, positive(h[var].values[spec, j])
+                    tr.x, tr.y = self._line(x, positive(h[var].values[spec, j]))
             tl = t["lipschitz"]
-            tl["bound"].x, tl["bound"].y = x, positive(h["lipschitz_bound"].values[spec])
-            tl["gradient"].x, tl["gradient"].y = x, positive(h["max_input_gradient"].values[spec])
+            tl["bound"].x, tl["bound"].y = self._line(x, positive(h["lipschitz_bound"].values[spec]))
+            tl["gradient"].x, tl["gradient"].y = self._line(x, positive(h["max_input_gradient"].values[spec]))
             tl = t["loss"]
-            tl["loss"].x, tl["loss"].y = steps, positive(h["loss"].values)
-            tl["test_loss"].x, tl["test_loss"].y = steps, positive(h["test_loss"].values)
+            tl["loss"].x, tl["loss"].y = self._line(steps, positive(h["loss"].values))
+            tl["test_loss"].x, tl["test_loss"].y = self._line(steps, positive(h["test_loss"].values))
             tl["end_loss"].x = h["end_step"].values.astype(float)
             tl["end_loss"].y = positive(h["end_loss"].values)
             self._draw_live()
@@ -565,7 +567,7 @@ class WeightExplorer(StreamingExplorer):
             if y.size and y[-1] != now:
                 x, y = np.append(steps, float(s.step)), np.append(y, now)
             tr = self._traces[fig][key]
-            tr.x, tr.y = x, y
+            tr.x, tr.y = self._line(x, y)
         used = s.method != "none"
         self._traces["norms"]["target"].visible = used
         tr = self._traces["histogram"]["target"]

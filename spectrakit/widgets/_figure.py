@@ -1,0 +1,163 @@
+"""The explorers' figure: plotly's ``FigureWidget`` with plotly.js sent once per kernel and
+without the page's echo traffic.
+
+plotly's ``FigureWidget`` is an anywidget whose front-end module (``_esm``) is plotly's
+whole widget bundle, about 5 MB with plotly.js inside; every figure sends its own copy to
+the page, and every update makes the page send back the figure's computed defaults
+(``_js2py_traceDeltas``, ``_js2py_layoutDelta``), which grow with the data drawn and queue
+ahead of clicks. :class:`Figure` keeps plotly's Python API and its own front-end code, and
+changes only how that code reaches the page and what the page sends back:
+
+* the bundle is read from the installed plotly package (no network) into one
+  :class:`PlotlyLibrary` widget per kernel, so it crosses the websocket once; each figure's
+  ``_esm`` is a small loader that imports the bundle from that widget once per page and
+  hands every figure to plotly's own ``initialize`` / ``render``;
+* the page no longer reports computed defaults or hover events back: they only fed
+  plotly's Python-side defaults (``full_figure_for_development`` covers that need) and
+  ``on_hover`` callbacks, which spectrakit does not use. Zoom, legend clicks, selections
+  and clicks still reach Python.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import ipywidgets as widgets
+import plotly
+import plotly.graph_objects as go
+import traitlets
+
+__all__ = ["Figure", "PlotlyLibrary", "plotly_library"]
+
+# One loader for every figure. It resolves the library widget, imports its source once per
+# page (cached on globalThis by the source's digest, so two kernels with two plotly versions
+# never share a module), then runs plotly's own per-widget factory with a model whose
+# echo messages are dropped before they are sent.
+_LOADER = r"""
+const CACHE = Symbol.for("spectrakit.plotly-bundles");
+const DROPPED = new Set(["_js2py_traceDeltas", "_js2py_layoutDelta", "_js2py_widget_layoutDelta"]);
+const QUIET_POINTS = new Set(["plotly_hover", "plotly_unhover"]);
+
+async function libraryModel(model) {
+  const ref = String(model.get("_sk_library") || "").replace(/^IPY_MODEL_/, "");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await model.widget_manager.get_model(ref);
+    } catch (err) {
+      if (attempt >= 40) throw new Error(`spectrakit: plotly library widget ${ref} not found (${err})`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+function bundle(model) {
+  const cache = (globalThis[CACHE] ??= new Map());
+  const key = model.get("_sk_library_digest");
+  if (!cache.has(key)) {
+    const loading = (async () => {
+      const holder = await libraryModel(model);
+      const url = URL.createObjectURL(new Blob([holder.get("source")], { type: "text/javascript" }));
+      try {
+        return await import(/* webpackIgnore: true */ url);
+      } finally {
+        URL.revokeObjectURL(url);
+      }
+    })();
+    loading.catch(() => cache.delete(key));
+    cache.set(key, loading);
+  }
+  return cache.get(key);
+}
+
+function withoutEchoes(model) {
+  let changed = false;
+  return {
+    ...model,
+    set(name, value) {
+      if (DROPPED.has(name)) return;
+      if (name === "_js2py_pointsCallback" && value && QUIET_POINTS.has(value.event_type)) return;
+      changed = true;
+      model.set(name, value);
+    },
+    save_changes() {
+      if (!changed) return;
+      changed = false;
+      model.save_changes();
+    },
+  };
+}
+
+export default () => {
+  let figure = null;
+  return {
+    async initialize({ model, ...rest }) {
+      const plotlyWidget = await bundle(model);
+      figure = plotlyWidget.default();
+      return figure.initialize({ ...rest, model: withoutEchoes(model) });
+    },
+    render(context) {
+      return figure.render(context);
+    },
+  };
+};
+"""
+
+
+class PlotlyLibrary(widgets.Widget):
+    """A model-only widget holding plotly's front-end bundle (plotly.js and plotly's
+    FigureWidget code) as text, read from the installed package: one per kernel, shared by
+    every :class:`Figure` (see :func:`plotly_library`)."""
+
+    source = traitlets.Unicode().tag(sync=True)
+    digest = traitlets.Unicode().tag(sync=True)
+    version = traitlets.Unicode(plotly.__version__).tag(sync=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundle() -> tuple[str, str]:
+    """plotly's widget bundle as text (what ``FigureWidget._esm`` holds) and its digest."""
+    text = str(go.FigureWidget._esm)  # anywidget reads the packaged file into the class attribute
+    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_library: PlotlyLibrary | None = None
+
+
+def plotly_library() -> PlotlyLibrary:
+    """The kernel's :class:`PlotlyLibrary` (made on first use, and again if it was closed)."""
+    global _library
+    if _library is None or _library.comm is None:
+        source, digest = _bundle()
+        _library = PlotlyLibrary(source=source, digest=digest)
+    return _library
+
+
+class Figure(go.FigureWidget):
+    """plotly's ``FigureWidget`` (same Python API) whose front-end code comes from the
+    kernel's shared :class:`PlotlyLibrary`: the first figure on a page costs plotly.js
+    once (about 5 MB), every further figure a few kB, and the page sends no echo of the
+    data drawn back to the kernel (see the module docstring).
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> a = Figure(go.Scatter(y=[1, 2]))
+    >>> b = Figure()
+    >>> a._sk_library is b._sk_library and len(a._esm) < 10_000
+    True
+    """
+
+    _esm = _LOADER
+    _sk_library = traitlets.Instance(PlotlyLibrary).tag(sync=True, **widgets.widget_serialization)
+    _sk_library_digest = traitlets.Unicode().tag(sync=True)
+
+    # dynamic defaults: read when the widget opens its comm, so the loader finds the library
+    # in the figure's first state (an update would reach the page only after initialize)
+    @traitlets.default("_sk_library")
+    def _default_library(self):
+        return plotly_library()
+
+    @traitlets.default("_sk_library_digest")
+    def _default_digest(self):
+        return self._sk_library.digest
