@@ -44,6 +44,15 @@ def test_readme_has_exactly_two_setup_commands():
     assert "notebooks/00_start_here.ipynb" in blocks[0]
 
 
+def test_try_it_serves_the_repository_root():
+    """`jupyter lab notebooks/X.ipynb` alone makes notebooks/ the server's root, and the
+    gallery in widgets/ answers 404; the root must be the repository, the notebook path
+    relative to it (the browser test follows start-here's link into the gallery)."""
+    command = _shell_blocks()[0]
+    assert "--ServerApp.root_dir=. notebooks/00_start_here.ipynb" in command, command
+    assert (ROOT / "notebooks" / "00_start_here.ipynb").is_file() and (ROOT / "widgets").is_dir()
+
+
 def test_ci_runs_the_readmes_test_command_verbatim():
     test_command = _shell_blocks()[1].strip().removeprefix(TORCH_FIRST + " && ")
     assert "pytest" in test_command

@@ -18,6 +18,7 @@ import functools
 import html
 import itertools
 import math
+import threading
 import time
 from typing import Any, Callable
 
@@ -25,7 +26,7 @@ import ipywidgets as widgets
 
 __all__ = [
     "Coalescer", "StatusLine", "QuietFlag", "GridSlider", "FigureBox", "sync_figure_state", "format_value", "batch",
-    "move_control", "ExplorerFront",
+    "move_control", "ExplorerFront", "HomeLoop",
 ]
 
 
@@ -143,6 +144,41 @@ class Coalescer:
         finally:
             self._applying = False
             self._last = self._clock()
+
+
+class HomeLoop:
+    """Runs callbacks on the thread, and asyncio loop, that made it.
+
+    JupyterLab's widget manager (jupyterlab_widgets >= 3.0.16, with ipykernel 7) sends the
+    page's widget messages to a kernel *subshell*: a thread of its own, so that widgets
+    answer while a cell runs. An explorer's state (its session, figures, coalescer,
+    training task) is not thread-safe, so a callback that arrives on another thread is
+    handed to the home loop (``call_soon_threadsafe``) and runs there, between chunks of
+    training or after the running cell, as it did before subshells. Without a running
+    loop at construction (plain Python) callbacks run where they are called.
+
+    >>> home = HomeLoop()
+    >>> home.wrap(lambda x: x + 1)(1)   # same thread: called at once
+    2
+    """
+
+    def __init__(self):
+        try:
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
+        self.thread = threading.get_ident()
+
+    def wrap(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            loop = self.loop
+            if loop is None or threading.get_ident() == self.thread or loop.is_closed():
+                return func(*args, **kwargs)
+            loop.call_soon_threadsafe(functools.partial(func, *args, **kwargs))
+            return None
+
+        return wrapper
 
 
 class QuietFlag:
@@ -283,9 +319,20 @@ class ExplorerFront:
         self._report_error(exc, "update")
         self._sync_controls(None)
 
-    def _guard(self, func, where: str):
-        """An observer whose exceptions show in the status line and revert the controls."""
+    @property
+    def _home(self) -> HomeLoop:
+        """Where this explorer's callbacks run (see :class:`HomeLoop`); fixed when first
+        asked, by the constructor, on the thread that builds the explorer."""
+        home = self.__dict__.get("_home_loop")
+        if home is None:
+            home = self.__dict__["_home_loop"] = HomeLoop()
+        return home
 
+    def _guard(self, func, where: str):
+        """An observer, run on the explorer's home loop, whose exceptions show in the status
+        line and revert the controls."""
+
+        @self._home.wrap
         def observer(change):
             if self._quiet:
                 return
@@ -380,6 +427,7 @@ class GridSlider:
         self._callbacks: list[Callable[[float], Any]] = []
         self._quiet = QuietFlag()
         self._hint: tuple[int, float] | None = None
+        self._home = HomeLoop()
         self._set_range(lo, hi)
         self.value = float(value)
         self.slider = widgets.IntSlider(
@@ -391,7 +439,7 @@ class GridSlider:
             self.slider.add_class(css_class)
         self.readout = widgets.HTML(value=self._text(self.value), layout=widgets.Layout(min_width="9em"))
         self.readout.add_class(f"{css_class}-readout" if css_class else "sk-readout")
-        self.slider.observe(self._observe, names="value")
+        self.slider.observe(self._home.wrap(self._observe), names="value")
 
     @property
     def lo(self) -> float:

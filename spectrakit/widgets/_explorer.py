@@ -165,21 +165,26 @@ def criteria_figure(title, reg_lo, reg_hi, curve_labels, colors):
     """The parameter-choice figure (class ``sk-fig-criteria``) over reg in [reg_lo, reg_hi],
     log-log: a line per ``(key, label)`` of ``curve_labels`` in ``colors[key]``, the
     "choices" markers and the "current" reg line (``colors["current"]``). Returns the
-    figure and its traces by key; :func:`draw_criteria` and :func:`mark_choices` fill it."""
+    figure and its traces by key; :func:`draw_criteria` and :func:`mark_choices` fill it.
+
+    The legend sits in two columns above the plot (over it, it hid the curves' upper
+    parts), "choices" last: its name grows with the choices that sit on no curve."""
     fig = figure_widget(
         "criteria", title,
         xaxis=dict(type="log", range=[math.log10(reg_lo), math.log10(reg_hi)], title=dict(text="reg"),
                    exponentformat="power"),
         yaxis=dict(type="log", title=dict(text="value / its minimum"), exponentformat="power"),
-        legend=dict(x=0.5, xanchor="center", y=0.99, font=dict(size=9)),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="bottom", entrywidth=0.5,
+                    entrywidthmode="fraction", itemwidth=30, font=dict(size=9), bgcolor="rgba(0,0,0,0)"),
+        margin=dict(MARGIN, t=96),
     )
-    for key, label in curve_labels:
-        fig.add_trace(go.Scatter(name=label, mode="lines", line=dict(color=colors[key], width=2)))
+    for rank, (key, label) in enumerate(curve_labels, 1):
+        fig.add_trace(go.Scatter(name=label, mode="lines", line=dict(color=colors[key], width=2), legendrank=rank))
     fig.add_trace(go.Scatter(
-        name="choices", mode="markers", hoverinfo="text",
+        name="choices", mode="markers", hoverinfo="text", legendrank=1001,
         marker=dict(size=10, symbol="diamond", color="#ff7f0e", line=dict(width=1, color="#333")),
     ))
-    fig.add_trace(go.Scatter(name="current reg", mode="lines", hoverinfo="skip",
+    fig.add_trace(go.Scatter(name="current reg", mode="lines", hoverinfo="skip", legendrank=1000,
                              line=dict(color=colors["current"], dash="dash", width=1.5)))
     keys = [key for key, _ in curve_labels] + ["choices", "current"]
     return fig, dict(zip(keys, fig.data))

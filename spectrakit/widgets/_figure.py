@@ -24,11 +24,17 @@ import functools
 import hashlib
 
 import ipywidgets as widgets
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 import traitlets
 
-__all__ = ["Figure", "PlotlyLibrary", "plotly_library"]
+try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
+    from _plotly_utils.utils import to_typed_array_spec as _typed_array_spec
+except ImportError:  # pragma: no cover - an older plotly: lists are sent instead
+    _typed_array_spec = None
+
+__all__ = ["Figure", "PlotlyLibrary", "plotly_library", "image_payload", "decode_array"]
 
 # One loader for every figure. It resolves the library widget, imports its source once per
 # page (cached on globalThis by the source's digest, so two kernels with two plotly versions
@@ -161,3 +167,38 @@ class Figure(go.FigureWidget):
     @traitlets.default("_sk_library_digest")
     def _default_digest(self):
         return self._sk_library.digest
+
+
+def image_payload(z: np.ndarray):
+    """A 2-D heatmap ``z`` as plotly.js's base64 typed-array spec.
+
+    ipywidgets sends only 1-D numpy arrays as binary buffers; plotly turns a 2-D array
+    into nested lists, which costs tens of ms per image on every move. The typed-array
+    spec is one base64 string that plotly.js decodes itself.
+    """
+    if _typed_array_spec is not None:
+        spec = _typed_array_spec(np.ascontiguousarray(z))
+        if isinstance(spec, dict):
+            return spec
+    return z
+
+
+def decode_array(value) -> np.ndarray:
+    """A trace property as a numpy array, whether it is stored as an array, a list or a
+    plotly typed-array spec (``{"dtype", "bdata", "shape"}``, as the explorer's heatmaps are).
+
+    >>> import numpy as np
+    >>> z = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> decode_array(image_payload(z)).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        dtypes = {"f8": "<f8", "f4": "<f4", "i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4"}
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtypes[value["dtype"]])
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape(tuple(int(v) for v in str(shape).split(",")))
+        return arr.astype(float)
+    return np.asarray(value, dtype=float)

@@ -20,6 +20,7 @@ import asyncio
 import html
 import math
 import re
+import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -103,6 +104,11 @@ class StreamingExplorer(ExplorerFront):
     #: each line drawn over step keeps at most this many points (see :func:`thin`), so that a
     #: redraw sends the page a bounded payload however long the history
     max_points: int = 400
+    #: while Start streams, the figures are redrawn at most this often (seconds; the status
+    #: line follows every chunk, and a pause or stop draws the last chunk): a page that
+    #: renders slower than chunks arrive would fall behind, and a click would wait behind
+    #: the backlog
+    redraw_s: float = 0.25
 
     def __init__(self, session, *, chunk: int = 10, max_steps: int = 2000, interval_s: float = 0.02,
                  throttle_s: float = 0.05, lr_range=None):
@@ -152,9 +158,7 @@ class StreamingExplorer(ExplorerFront):
         self.figures, self._traces = self._build_figures()
         self.widget = self._adopt(self._build_layout())
         self._coalescer = Coalescer(self._apply, throttle_s=throttle_s, on_error=self._on_apply_error)
-        self._draw()
-        self._sync_controls(None)
-        self._show_status()
+        self._redraw()
 
     # ------------------------------------------------------------------ public API
 
@@ -255,6 +259,7 @@ class StreamingExplorer(ExplorerFront):
         self._sync_buttons()
         self._note = ""
         self._show_status()
+        self._catch_up()
 
     def reset(self) -> None:
         """Pause and return the session to step 0 (its state after construction)."""
@@ -296,15 +301,24 @@ class StreamingExplorer(ExplorerFront):
     # ------------------------------------------------------------------ training
 
     async def _train(self, token) -> None:
+        last_draw = -math.inf
         try:
             while self._token is token:
                 if self.session.step >= self.max_steps:
                     self._note = f"stopped at max_steps = {self.max_steps}"
                     self._stop()
                     break
-                if not self._train_chunk(min(self.chunk, self.max_steps - self.session.step)):
+                # a control moved since the last chunk (a click or a drag, coalesced) applies
+                # before the next chunk starts, not whenever its throttle timer fires
+                self._coalescer.flush()
+                if self._token is not token:  # that change paused or rebuilt
+                    break
+                draw = time.monotonic() - last_draw >= self.redraw_s
+                if not self._train_chunk(min(self.chunk, self.max_steps - self.session.step), draw=draw):
                     self._stop()
                     break
+                if draw:
+                    last_draw = time.monotonic()
                 await asyncio.sleep(self.interval_s)
         except Exception as exc:  # shown, and the task stops: never a silent dead loop
             self.task_error = exc
@@ -320,12 +334,18 @@ class StreamingExplorer(ExplorerFront):
         self._running = False
         self._sync_buttons()
         self._show_status()
+        self._catch_up()
 
-    def _train_chunk(self, n: int) -> bool:
-        """Train ``n`` steps and redraw; False if the loss is no longer finite."""
+    def _train_chunk(self, n: int, *, draw: bool = True) -> bool:
+        """Train ``n`` steps and redraw (or, with ``draw=False``, only read the history for the
+        status line); False if the loss is no longer finite."""
         self.session.run(n)
-        self._draw()
-        loss = self.session.history["loss"].values[-1]
+        if draw:
+            self._draw()
+            self._drawn = (id(self.session), self.session.step)
+        else:
+            self._hist = self.session.history
+        loss = self._hist["loss"].values[-1]
         if not np.isfinite(loss):
             self._note = ""
             self._error = ("training", f"the loss is {loss} at step {self.session.step}: training diverged. "
@@ -546,8 +566,15 @@ class StreamingExplorer(ExplorerFront):
             f"&#9888; {html.escape(f'error in {where}: {message}')}</span>"
         )
 
+    def _catch_up(self) -> None:
+        """Draw the last chunk if streaming skipped it (see :attr:`redraw_s`)."""
+        if getattr(self, "_drawn", None) != (id(self.session), self.session.step):
+            self._draw()
+            self._drawn = (id(self.session), self.session.step)
+
     def _redraw(self) -> None:
         """After a new session or a reset: redraw everything, sync the controls and status."""
         self._draw()
+        self._drawn = (id(self.session), self.session.step)
         self._sync_controls(None)
         self._show_status()

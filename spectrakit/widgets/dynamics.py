@@ -27,7 +27,7 @@ from ..tuning.dynamics import TrainingSession
 from ._controls import FigureBox, batch
 from ._explorer import FIG_WIDE, MARGIN, figure_widget, positive
 from ._streaming import StreamingExplorer, check_int
-from .fourier import _image_payload, decode_array
+from ._figure import decode_array, image_payload
 
 __all__ = ["TrainingExplorer"]
 
@@ -298,7 +298,7 @@ class TrainingExplorer(StreamingExplorer):
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = np.log10(positive(amp[cols]).T).astype(np.float32)
             hm = t["residual"]["heatmap"]
-            hm.x, hm.y, hm.z = steps[cols], freq[rows], _image_payload(z)
+            hm.x, hm.y, hm.z = steps[cols], freq[rows], image_payload(z)
             finite = z[np.isfinite(z)]
             if finite.size:
                 hi = float(finite.max())

@@ -440,8 +440,10 @@ class RegularizationExplorer(ExplorerBase):
             traces[fig_name][key] = fig.data[-1]
 
         # solution
-        sol = figure("solution", "solution x(reg) and x_true", col, "x",
-                     legend=dict(x=0.01, y=0.99))
+        sol = figure("solution", "solution x(reg) and x_true", col, "x",  # legend beside the title, off the data
+                     legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom",
+                                 bgcolor="rgba(0,0,0,0)"),
+                     margin=dict(MARGIN, t=50))
         if problem.x_true is not None:
             add(sol, "solution", "x_true", name="x_true", mode="lines",
                 line=dict(color=_COLORS["x_true"], dash="dash", width=2))
@@ -517,6 +519,11 @@ class RegularizationExplorer(ExplorerBase):
         sol = _first(path["solution_norm"], keep).values
         tr = self._traces["lcurve"]
         tr["path"].x, tr["path"].y = positive(res), positive(sol)
+        # room left of the corner: the L's vertical leg sits at the smallest residuals, and
+        # plotly's autorange would press it (and the corner) against the axis
+        lo, hi = log_range(res, pad=0.0)
+        span = max(hi - lo, 0.1)
+        self.figures["lcurve"].layout.xaxis.range = [lo - max(0.3, 0.3 * span), hi + 0.05 * span]
         tr["path"].customdata = reg
         tr["path"].hovertemplate = "reg = %{customdata:.2e}<br>\u2016r\u2016 = %{x:.3e}<br>\u2016x\u2016 = %{y:.3e}<extra></extra>"
         if "lcurve" in choices:
@@ -533,7 +540,7 @@ class RegularizationExplorer(ExplorerBase):
         if "error_norm" in curves:
             marks["min_error"] = float(reg[int(np.nanargmin(curves["error_norm"]))])
         extra = mark_choices(tc, reg, curves, marks, _CRITERIA_CURVES, _COLORS, _CHOICE_LABELS)
-        tc["choices"].name = "choices" + (f" (+ {', '.join(extra)})" if extra else "")
+        tc["choices"].name = "choices" + (f"; {', '.join(extra)}" if extra else "")
         self._choices = marks
 
     def _draw_reg(self, out: xr.Dataset) -> None:

@@ -36,14 +36,10 @@ from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
 from ._controls import FigureBox, GridSlider, format_value
+from ._figure import decode_array, image_payload
 from ._explorer import (
     FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, log_range, mark_choices, positive,
 )
-
-try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
-    from _plotly_utils.utils import to_typed_array_spec as _typed_array_spec
-except ImportError:  # pragma: no cover - an older plotly: lists are sent instead
-    _typed_array_spec = None
 
 __all__ = ["SpectrumExplorer", "decode_array"]
 
@@ -60,41 +56,6 @@ _CHOICE_LABELS = {"gcv": "GCV", "lcurve": "L-curve", "discrepancy": "discrepancy
 _MARKED = ("gcv", "min_error", "discrepancy")
 SOBOLEV_STEP = 0.25
 _MAX_LINE_POINTS = 20_000  # above this a 1-D signal is drawn with Scattergl
-
-
-def _image_payload(z: np.ndarray):
-    """A 2-D heatmap ``z`` as plotly.js's base64 typed-array spec.
-
-    ipywidgets sends only 1-D numpy arrays as binary buffers; plotly turns a 2-D array
-    into nested lists, which costs tens of ms per image on every move. The typed-array
-    spec is one base64 string that plotly.js decodes itself.
-    """
-    if _typed_array_spec is not None:
-        spec = _typed_array_spec(np.ascontiguousarray(z))
-        if isinstance(spec, dict):
-            return spec
-    return z
-
-
-def decode_array(value) -> np.ndarray:
-    """A trace property as a numpy array, whether it is stored as an array, a list or a
-    plotly typed-array spec (``{"dtype", "bdata", "shape"}``, as the explorer's heatmaps are).
-
-    >>> import numpy as np
-    >>> z = np.arange(6, dtype=np.float32).reshape(2, 3)
-    >>> decode_array(_image_payload(z)).tolist()
-    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
-    """
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        dtypes = {"f8": "<f8", "f4": "<f4", "i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4"}
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtypes[value["dtype"]])
-        shape = value.get("shape")
-        if shape:
-            arr = arr.reshape(tuple(int(v) for v in str(shape).split(",")))
-        return arr.astype(float)
-    return np.asarray(value, dtype=float)
 
 
 class SpectrumExplorer(ExplorerBase):
@@ -487,7 +448,7 @@ class SpectrumExplorer(ExplorerBase):
             for i, (key, label, z) in enumerate(panels):
                 suffix = "" if i == 0 else str(i + 1)
                 add(sig, "signal", key, go.Heatmap(
-                    x=xv, y=yv, z=None if z is None else _image_payload(z), name=label, coloraxis="coloraxis",
+                    x=xv, y=yv, z=None if z is None else image_payload(z), name=label, coloraxis="coloraxis",
                     xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                     hovertemplate=f"{xdim}=%{{x}}<br>{ydim}=%{{y}}<br>%{{z:.4g}}<extra>{label}</extra>",
                 ))
@@ -554,7 +515,7 @@ class SpectrumExplorer(ExplorerBase):
             if self.ndim == 1:
                 t.x, t.y = self._signal_axes[0], view
             else:
-                t.z = _image_payload(view)
+                t.z = image_payload(view)
         with single_thread_if_small(self.session.n * 8, self.session.device):
             p_x = self._reduce_power(self._result_half(st))
             h = self._reduce_avg(st.f_half)

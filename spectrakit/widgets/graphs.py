@@ -54,6 +54,7 @@ from ._controls import Coalescer, ExplorerFront, FigureBox, GridSlider, QuietFla
 from ._explorer import (
     FIG_W, FIG_WIDE, MARGIN, ExplorerBase, criteria_figure, draw_criteria, figure_widget, mark_choices,
 )
+from ._figure import image_payload
 
 __all__ = ["GraphSpectrumExplorer", "GraphFilterExplorer", "ORDERS"]
 
@@ -73,6 +74,14 @@ _CRITERIA_CURVES = (
 _CHOICE_LABELS = {"gcv": "GCV", "loo": "LOO", "lcurve": "L-curve", "min_error": "min error"}
 _MARKED = ("gcv", "min_error")
 _MAX_MATRIX = 400  # a given graph's adjacency is shown block-summed to at most this many rows
+
+
+def _compact(z: np.ndarray) -> np.ndarray:
+    """An image in the smallest dtype that holds it exactly (a 0/1 adjacency: one byte a
+    cell), else float32: the heatmap's payload on every cluster move."""
+    if z.size and np.all(z == np.round(z)) and z.min() >= 0 and z.max() <= 255:
+        return z.astype(np.uint8)
+    return z.astype(np.float32)
 
 
 def _discrete_scale(n: int) -> list:
@@ -367,7 +376,9 @@ class GraphSpectrumExplorer(ExplorerFront):
             "eigenvalues", f"{s.kind} Laplacian: the {s.n_eigs} lowest eigenvalues",
             xaxis=dict(title=dict(text="index i"), range=[0.3, s.n_eigs + 0.7]),
             yaxis=dict(title=dict(text="eigenvalue \u03bb<sub>i</sub>")),
-            legend=dict(x=0.02, y=0.98),
+            # in a row above the plot: over it the legend hid the eigengap's bar
+            legend=dict(orientation="h", x=0.0, y=1.0, yanchor="bottom", bgcolor="rgba(0,0,0,0)"),
+            margin=dict(MARGIN, t=62),
         )
         idx = np.arange(1, s.n_eigs + 1)
         add(eig, "eigenvalues", "eigenvalues", go.Scatter(
@@ -460,7 +471,7 @@ class GraphSpectrumExplorer(ExplorerFront):
             if "points" in t["data"]:
                 t["data"]["points"].marker.color = labels
             else:
-                t["data"]["adjacency"].z = self.adjacency_view(labels)
+                t["data"]["adjacency"].z = image_payload(_compact(self.adjacency_view(labels)))
 
     # ------------------------------------------------------------------ layout
 

@@ -23,7 +23,7 @@ from _lab import CHROMIUM, CHROMIUM_ARGS, LabServer, require_browser_stack  # no
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A private JupyterLab serving a throw-away copy of notebooks/ (plus the stand-in)."""
+    """A private JupyterLab serving a throw-away copy of notebooks/ and widgets/."""
     require_browser_stack()
     server = LabServer(base=tmp_path_factory.mktemp("jupyterlab"))
     try:
@@ -48,6 +48,3 @@ def browser():
             yield chromium
         finally:
             chromium.close()
-
-# the stand-in notebook is the harness self-check's fixture, not a gallery notebook for nbval
-collect_ignore_glob = ["fixtures/*.ipynb"]
