@@ -217,8 +217,8 @@ def mark_choices(traces, reg, curves, marks, curve_labels, colors, labels) -> li
     """Mark each choice of reg (``marks``: name -> reg) on the "choices" trace and name each
     curve after its choice. A choice sits on the curve of its name ("min_error" on
     "error_norm") in that curve's colour; one with no curve sits at 1 in ``colors[name]``
-    (else grey). Hover text uses ``labels``. Returns ``"label reg"`` of the choices with no
-    curve (for a legend entry)."""
+    (else grey). Hover text uses ``labels``. Returns the labels of the choices with no curve
+    (for the legend entry; their reg is in the hover text)."""
     keys = [key for key, _ in curve_labels]
     xs, ys, cs, hover, off_curve = [], [], [], [], []
     for name, value in marks.items():
@@ -231,7 +231,7 @@ def mark_choices(traces, reg, curves, marks, curve_labels, colors, labels) -> li
         label = labels.get(name, name)
         hover.append(f"{label}: reg = {value:.2e}")
         if curve is None:
-            off_curve.append(f"{label} {value:.1e}")
+            off_curve.append(label)
     traces["choices"].x, traces["choices"].y, traces["choices"].hovertext = xs, ys, hover
     traces["choices"].marker.color = cs
     for key, label in curve_labels:

@@ -104,8 +104,8 @@ class LearningCurveExplorer(ExplorerBase):
         "variance", "factors", "step"; path: "error", "bias2", "variance", "current",
         "best".
     controls : dict of widgets
-        "reg" (FloatSlider over log10 reg), "reg_readout", "alpha", "beta", "noise"
-        (FloatSliders), "n" (SelectionSlider of whole numbers, about geometric).
+        "reg", "alpha", "beta", "noise" (grid sliders, see :attr:`sliders`, each with a
+        ``<key>_readout``), "n" (SelectionSlider of whole numbers, about geometric).
     status : ipywidgets.HTML
     widget : ipywidgets.VBox
     n_updates : int

@@ -109,8 +109,9 @@ class TrainingExplorer(StreamingExplorer):
         "heatmap" (``z[i, j]`` = log10 amplitude at frequency ``y[i]``, step ``x[j]``);
         loss: "loss"; sharpness: "sharpness", "threshold".
     controls : dict of widgets
-        "start", "pause", "reset" (buttons), "lr" (FloatSlider over log10 lr),
-        "lr_readout", "optimizer" (Dropdown), "sigma", "rho", "weight_decay" (FloatText).
+        "start", "pause", "reset" (buttons), "lr" (a grid slider even in log10 lr, see
+        :attr:`sliders`), "lr_readout", "optimizer" (Dropdown), "sigma", "rho",
+        "weight_decay" (FloatText).
     status : ipywidgets.HTML
         Step, loss, sharpness, threshold, optimizer, running or paused; errors in red.
     widget : ipywidgets.VBox

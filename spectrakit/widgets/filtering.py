@@ -141,7 +141,7 @@ class RegularizationExplorer(ExplorerBase):
         "filter_factors", "sqrt_reg"; lcurve: "path", "current", "choice"; criteria:
         "gcv", "loo", "error_norm", "discrepancy", "current", "choices".
     controls : dict of widgets
-        "reg" (FloatSlider over log10 reg), "reg_readout", "method", "rank", "n_iter",
+        "reg" (a grid slider even in log10 reg, see :attr:`sliders`), "reg_readout", "method", "rank", "n_iter",
         "order", "native_note".
     status : ipywidgets.HTML
         Method, reg, native parameter, device and norms; errors in red.
@@ -540,7 +540,7 @@ class RegularizationExplorer(ExplorerBase):
         if "error_norm" in curves:
             marks["min_error"] = float(reg[int(np.nanargmin(curves["error_norm"]))])
         extra = mark_choices(tc, reg, curves, marks, _CRITERIA_CURVES, _COLORS, _CHOICE_LABELS)
-        tc["choices"].name = "choices" + (f"; {', '.join(extra)}" if extra else "")
+        tc["choices"].name = "choices" + (f" (+ {', '.join(extra)})" if extra else "")
         self._choices = marks
 
     def _draw_reg(self, out: xr.Dataset) -> None:

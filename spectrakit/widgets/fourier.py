@@ -114,8 +114,8 @@ class SpectrumExplorer(ExplorerBase):
         "x_true", "h", "kernel"; criteria: "gcv", "error_norm", "discrepancy", "current",
         "choices".
     controls : dict of widgets
-        "reg" (FloatSlider over log10 reg), "reg_readout" and, for smooth and deconvolve,
-        "sobolev".
+        "reg" (a grid slider even in log10 reg, see :attr:`sliders`), "reg_readout" and, for
+        smooth and deconvolve, "sobolev" and "sobolev_readout".
     status : ipywidgets.HTML
         Mode, reg, sobolev, device and norms; errors in red.
     widget : ipywidgets.VBox

@@ -134,7 +134,7 @@ class GraphSpectrumExplorer(ExplorerFront):
         "adjacency" for a given graph).
     controls : dict of widgets
         "n_clusters" (IntSlider, 0 = eigengap) and "k" (IntSlider) or "bandwidth"
-        (FloatSlider over log10 bandwidth) with "bandwidth_readout".
+        (a grid slider even in log10 bandwidth, see :attr:`sliders`) with "bandwidth_readout".
     status : ipywidgets.HTML
         Graph, eigengap, clusters, ARI (when labels are known), eigensolver; errors in red.
     widget : ipywidgets.VBox
@@ -533,7 +533,7 @@ class GraphFilterExplorer(ExplorerBase):
         "exact", "chebyshev", "cutoff", "coef", "clean_coef"; signal: "data", "x", "clean";
         criteria: "error_norm", "gcv", "loo", "current", "choices".
     controls : dict of widgets
-        "reg" (FloatSlider over log10 reg), "reg_readout", "order" (Dropdown: "exact" or K).
+        "reg" (a grid slider even in log10 reg), "reg_readout", "order" (Dropdown: "exact" or K).
     status : ipywidgets.HTML
     widget : ipywidgets.VBox
     n_updates : int

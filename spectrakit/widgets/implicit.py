@@ -123,9 +123,8 @@ class ImplicitExplorer(StreamingExplorer):
         ... ``"target<r>"`` (dashed, at ``sigma_i``); loss: "loss", "error" and "damping"
         (right axis; hidden for gd).
     controls : dict of widgets
-        "start", "pause", "reset" (buttons), "lr" (FloatSlider over log10 lr),
-        "lr_readout", "optimizer" (Dropdown), "init_scale" and "damping" (FloatSliders over
-        log10 of the value), "init_scale_readout", "damping_readout".
+        "start", "pause", "reset" (buttons), "lr", "optimizer" (Dropdown), "init_scale" and
+        "damping"; each slider (see :attr:`sliders`) has a ``<key>_readout`` with its exact value.
     status : ipywidgets.HTML
         Step, loss, relative error, learned rank (how many singular values have reached
         half their target), damping, lr, running or paused; errors in red.

@@ -135,9 +135,9 @@ class RepresentationExplorer(StreamingExplorer):
         "covariance", "vne" (those the loss does not have are hidden and empty). The loss
         axis is logarithmic unless a value drawn is negative (the VNE term always is).
     controls : dict of widgets
-        "start", "pause", "reset" (buttons), "lr" (FloatSlider over log10 lr),
-        "lr_readout", "loss" (Dropdown), "strength" (FloatSlider), "strength_readout",
-        "weights" (HTML: the loss with its weights).
+        "start", "pause", "reset" (buttons), "lr", "lr_readout", "loss" (Dropdown),
+        "strength", "strength_readout", "weights" (HTML: the loss with its weights). The
+        sliders are grid sliders (see :attr:`sliders`).
     status : ipywidgets.HTML
         Step, loss, effective rank, strength, lr, running or paused; errors in red.
     widget : ipywidgets.VBox

@@ -158,9 +158,9 @@ class WeightExplorer(StreamingExplorer):
         axis). With several tasks the step figures carry one dotted vertical line (a
         layout shape) per task boundary (:attr:`task_boundaries`).
     controls : dict of widgets
-        "start", "pause", "reset" (buttons), "lr" (FloatSlider over log10 lr),
-        "lr_readout", "reg" (FloatSlider over log10 reg), "reg_readout", "reg_off"
-        (Checkbox), "target" (FloatSlider over log10 target), "target_readout", "method",
+        "start", "pause", "reset" (buttons), "lr", "lr_readout", "reg", "reg_readout",
+        "reg_off" (Checkbox), "target", "target_readout" (the three sliders even in log10 of
+        the value, see :attr:`sliders`), "method",
         "architecture" (Dropdown), "tasks", "steps_per_task" (IntText).
     status : ipywidgets.HTML
         Step, task, loss, reg, target, Lipschitz bound, method, lr, running or paused;

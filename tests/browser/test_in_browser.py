@@ -177,6 +177,9 @@ def check_notebook(lab, browser, rel: str, probe: dict) -> dict:
         if moved:
             nb.fail(f"values set by the notebook changed {SURVIVE_S:.0f} s after Run All (page echo?): {moved}")
         assert_page_shows_kernel(nb, after, f"{SURVIVE_S:.0f} s after Run All")
+        # the notebook as its reader sees it (before the probes below move anything)
+        rep["screenshot"] = str(nb.screenshot(f"{os.path.basename(rel)[:-6]}.png",
+                                              scroll_to=f".{exps[probe['press'][0][0]]['root']}"))
 
         # a value off the grid, set from code, survives the page
         name, key = probe["set"]
@@ -240,8 +243,6 @@ def check_notebook(lab, browser, rel: str, probe: dict) -> dict:
         if nb.external:
             nb.fail(f"requests left the machine: {nb.external[:5]}")
         rep["phases_s"] = dict(nb.phases)
-        rep["screenshot"] = str(nb.screenshot(f"{os.path.basename(rel)[:-6]}.png",
-                                              scroll_to=f".{exps[probe['press'][0][0]]['root']}"))
     REPORT[rel] = rep
     return rep
 
