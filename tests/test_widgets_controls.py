@@ -195,3 +195,32 @@ def test_a_slider_move_on_a_subshell_thread_applies_on_the_explorers_loop():
 
     ex, moved = asyncio.run(main())
     assert ex.reg == moved and ex.error is None
+
+
+def test_a_move_pending_while_streaming_applies_before_the_next_chunk():
+    from _slider_helpers import page_move
+
+    x = np.arange(64) / 64
+    s = spectrakit.tuning.TrainingSession(x, np.sin(2 * np.pi * x), hidden=(16,), lr=0.05, optimizer="gd",
+                                          device="cpu")
+    ex = TrainingExplorer(s, chunk=5, max_steps=10_000, throttle_s=60.0)  # a trailing change would wait a minute
+    ex.interval_s = 0.0
+
+    async def stream():
+        ex.start()
+        while ex.session.step < 10:
+            await asyncio.sleep(0)
+        first = page_move(ex, "lr", 0.1)  # the leading edge applies at once
+        second = page_move(ex, "lr", 0.2)  # within throttle_s: pending
+        at = ex.session.step
+        assert ex.pending.get("lr") == second
+        while ex.session.step < at + 15:
+            await asyncio.sleep(0)
+        ex.pause()
+        await ex.wait()
+        return first, second, at
+
+    first, second, at = asyncio.run(stream())
+    lr = ex.session.history["lr"]
+    assert first != second and float(lr.sel(step=at)) == 0.05  # both moves came between two chunks ...
+    assert np.all(lr.sel(step=slice(at + 1, None)).values == second)  # ... the last one trains the next chunk on

@@ -15,7 +15,11 @@ changes only how that code reaches the page and what the page sends back:
 * the page no longer reports computed defaults or hover events back: they only fed
   plotly's Python-side defaults (``full_figure_for_development`` covers that need) and
   ``on_hover`` callbacks, which spectrakit does not use. Zoom, legend clicks, selections
-  and clicks still reach Python.
+  and clicks still reach Python. (plotly 7's page also sends ``_js2py_widget_layoutDelta``,
+  a name its Python side does not know: dropped too.)
+
+Also here, the two helpers for 2-D data in a figure: :func:`image_payload` (an image as
+one base64 typed array) and :func:`decode_array` (back to numpy, to read a trace).
 """
 
 from __future__ import annotations
