@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -115,6 +116,7 @@ class LabServer:
     token: str = field(default_factory=lambda: secrets.token_hex(24))
     port: int = 0
     proc: subprocess.Popen | None = None
+    _runtime: Path | None = None
     startup_s: float = float("nan")
 
     @property
@@ -142,9 +144,13 @@ class LabServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        # kernels talk over IPC sockets in the runtime dir, and a Unix socket's path may hold
+        # at most 107 bytes: pytest's own temp paths (with xdist's popen-gw1) are too long
+        if self._runtime is None:
+            self._runtime = Path(tempfile.mkdtemp(prefix="sk-rt-"))
+        env["JUPYTER_RUNTIME_DIR"] = str(self._runtime)
         for var, sub in [
             ("JUPYTER_CONFIG_DIR", "config"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"),
             ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
             ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
             # No user IPython profile/startup files in the kernel, no history db in ~.
@@ -278,12 +284,13 @@ class LabServer:
     def stop(self) -> None:
         """Stop the server through its own process handle (SIGTERM, then SIGKILL)."""
         proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        self.shutdown_kernels()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        if proc is not None and proc.poll() is None:
+            self.shutdown_kernels()
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if self._runtime is not None:
+            shutil.rmtree(self._runtime, ignore_errors=True)
