@@ -458,6 +458,17 @@ class SpectrumSession:
             out["noise_norm"] = float(self._noise[0])
         return out
 
+    def radial_bins(self):
+        """The rings of ``|f|`` over the session's 2-D grid (:func:`spectrakit.core.fourier.radial_bins`
+        with its shape and spacing): what a ring average of its spectra sums over."""
+        return cfour.radial_bins(tuple(self.shape), self.spacing)
+
+    def threads(self):
+        """A context in which torch uses one thread when the session's arrays are small
+        (faster there, and no spin-waiting on a busy machine); front ends reading its
+        results wrap their own array work in it."""
+        return single_thread_if_small(self.n * 8, self.device)
+
     # ------------------------------------------------------------------ path
 
     def path_for(self, sobolev=None) -> xr.Dataset:

@@ -32,8 +32,6 @@ import plotly.graph_objects as go
 import torch
 import xarray as xr
 
-from ..core import fourier as cfour
-from ..core.threads import single_thread_if_small
 from ..tuning.fourier import SOBOLEV_RANGE, SpectrumSession
 from ._controls import FigureBox, GridSlider, format_value
 from ._figure import decode_array, image_payload
@@ -247,7 +245,7 @@ class SpectrumExplorer(ExplorerBase):
             self._power_sums = True  # one-sided density: weights 2 double the mirrored bins
         else:
             ny, nx = s.shape
-            bins = cfour.radial_bins((ny, nx), s.spacing)
+            bins = s.radial_bins()
             full = bins.index.reshape(ny, nx)
             index = full[:, :half].reshape(-1).copy()
             index[0] = -1  # leave the mean out (a constant detrend)
@@ -508,7 +506,7 @@ class SpectrumExplorer(ExplorerBase):
         figure a viewer watches). Trace names stay fixed: a changing legend costs the
         browser a full relayout on every move."""
         figs = self.figures
-        with single_thread_if_small(self.session.n * 8, self.session.device):
+        with self.session.threads():
             view = self._image_view(st.x[0])
         with figs["signal"].batch_update():
             t = self._traces["signal"]["x"]
@@ -516,7 +514,7 @@ class SpectrumExplorer(ExplorerBase):
                 t.x, t.y = self._signal_axes[0], view
             else:
                 t.z = image_payload(view)
-        with single_thread_if_small(self.session.n * 8, self.session.device):
+        with self.session.threads():
             p_x = self._reduce_power(self._result_half(st))
             h = self._reduce_avg(st.f_half)
         with figs["spectrum"].batch_update():
