@@ -1,10 +1,12 @@
 """Regularization as spectral filtering, on unlabelled tensors.
 
-Decompose once, then every regularization strength costs a few vector operations:
+Decompose once, then every regularization strength costs a few vector operations. The
+filters and the criteria are the spine's (:mod:`spectrakit.core.spectral`, read it first);
+this module supplies the matrix bases:
 
 * :func:`svd_basis`, :func:`general_form_basis` and :func:`kernel_basis` build a
-  :class:`SpectralBasis` (the expensive step, done once);
-* :func:`filter_factors` evaluates a filter ``h(s, reg)`` with ``s = sigma**2`` on a
+  :class:`SpectralBasis` (the expensive step, done once; a :class:`~spectrakit.core.spectral.Basis`);
+* :func:`~spectrakit.core.spectral.filter_factors` evaluates a filter ``h(s, reg)`` with ``s = sigma**2`` on a
   whole grid of ``reg`` values;
 * :func:`filtered_solution` reassembles the solution for the given factors (what a
   slider move costs);
@@ -16,14 +18,16 @@ Everything stays on the device and in the dtype of the tensors passed in.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
 
 import torch
 
 from .checks import check_memory, itemsize
+from .spectral import (  # noqa: F401  (the spine, re-exported: where this capability's users look)
+    FILTERS, filter_factors, grid_curvature, landweber_iterations, leave_one_out, method_name,
+    residual_and_solution_norms, safe_inverse, spectral_criteria, tikhonov_curvature,
+)
 
 __all__ = [
     "SpectralBasis",
@@ -77,6 +81,9 @@ class SpectralBasis:
     X0: torch.Tensor
     kind: str
 
+    #: one mode per entry of ``s`` (the :class:`~spectrakit.core.spectral.Basis` protocol)
+    counts = None
+
     @property
     def sigma(self) -> torch.Tensor:
         """Singular values (square roots of ``s``)."""
@@ -97,6 +104,11 @@ class SpectralBasis:
         if self.Q0.shape[1]:
             b = b - (b @ self.Q0) @ self.Q0.T
         return b @ self.U
+
+    def reassemble(self, f: torch.Tensor, beta: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        """The solutions ``x0 + V (f beta scale)`` (B, R, n) for factors ``f`` (R, k) and
+        coefficients ``beta`` (B, k); ``x0`` (the unpenalized part) needs the data ``b``."""
+        return filtered_solution(self, beta, f, None if b is None else self.unpenalized(b))
 
     def unpenalized(self, b: torch.Tensor) -> torch.Tensor:
         """``x0``, the part of the solution the penalty does not touch, shape (..., n)."""
@@ -124,11 +136,6 @@ class SpectralBasis:
 
 def _empty(m: int, like: torch.Tensor) -> torch.Tensor:
     return like.new_zeros((m, 0))
-
-
-def _inverse(values: torch.Tensor) -> torch.Tensor:
-    safe = torch.where(values > 0, values, torch.ones_like(values))
-    return torch.where(values > 0, 1.0 / safe, torch.zeros_like(values))
 
 
 def check_svd_memory(m: int, n: int, dtype, device, name: str) -> None:
@@ -161,7 +168,7 @@ def svd_basis(A: torch.Tensor) -> SpectralBasis:
     check_svd_memory(m, n, A.dtype, A.device, "A")
     U, sigma, Vh = torch.linalg.svd(A, full_matrices=False)
     return SpectralBasis(
-        U=U, s=sigma * sigma, V=Vh.mT, scale=_inverse(sigma),
+        U=U, s=sigma * sigma, V=Vh.mT, scale=safe_inverse(sigma),
         Q0=_empty(m, A), X0=_empty(n, A), kind="svd",
     )
 
@@ -206,7 +213,7 @@ def kernel_basis(K: torch.Tensor) -> SpectralBasis:
     lam, Q = lam.flip(0), Q.flip(1)
     lam = lam.clamp_min(float(lam[0].clamp_min(0)) * torch.finfo(K.dtype).eps ** 2 or torch.finfo(K.dtype).tiny)
     return SpectralBasis(
-        U=Q, s=lam, V=Q, scale=_inverse(lam), Q0=_empty(n, K), X0=_empty(n, K), kind="kernel"
+        U=Q, s=lam, V=Q, scale=safe_inverse(lam), Q0=_empty(n, K), X0=_empty(n, K), kind="kernel"
     )
 
 
@@ -276,156 +283,6 @@ def general_form_basis(A: torch.Tensor, L: torch.Tensor) -> SpectralBasis:
     )
 
 
-# ----------------------------------------------------------------------------- filters
-
-
-def _tikhonov(s, reg):
-    return torch.where(s > 0, s / (s + reg).clamp_min(torch.finfo(s.dtype).tiny), 0.0)
-
-
-def _tsvd(s, reg):
-    return ((s >= reg) & (s > 0)).to(s.dtype)
-
-
-def _showalter(s, reg):
-    ratio = torch.where(reg > 0, s / reg.clamp_min(torch.finfo(s.dtype).tiny), math.inf)
-    return torch.where(s > 0, -torch.expm1(-ratio), 0.0)
-
-
-def _iterated_tikhonov(s, reg, order=2):
-    if int(order) != order or order < 1:
-        raise ValueError(f"order must be a positive integer (the number of Tikhonov steps); got {order!r}.")
-    # 1 - (reg/(s+reg))**m written so that small s keeps full relative precision
-    base = torch.log1p(-_tikhonov(s, reg).clamp_max(1.0))
-    return torch.where(s > 0, -torch.expm1(order * base), 0.0)
-
-
-def _heat(s, reg):
-    # exp(-reg/s): with s = 1/|k|^2 (a Fourier or graph frequency) the Gaussian low-pass
-    # exp(-reg |k|^2), i.e. the heat kernel at time reg
-    ratio = torch.where(s > 0, reg / torch.where(s > 0, s, 1.0), math.inf)
-    return torch.where(s > 0, torch.exp(-ratio), 0.0)
-
-
-def _butterworth(s, reg, order=2):
-    if int(order) != order or order < 1:
-        raise ValueError(f"order must be a positive integer (the Butterworth order); got {order!r}.")
-    # 1 / (1 + (reg/s)**order) = sigmoid(order log(s/reg)), finite for any s and reg
-    tiny = torch.finfo(s.dtype).tiny
-    f = torch.sigmoid(order * (s.clamp_min(tiny).log() - reg.clamp_min(tiny).log()))
-    return torch.where(s > 0, torch.where(reg > 0, f, 1.0), 0.0)
-
-
-def landweber_iterations(reg, omega: float) -> torch.Tensor:
-    """Landweber's iteration count for a strength: ``k = max(1, round(1/(omega*reg)))``."""
-    k = torch.round(1.0 / (omega * reg))
-    return torch.where(reg > 0, k.clamp_min(1.0), math.inf)
-
-
-def _landweber(s, reg, omega=None, n_iter=None):
-    s_max = float(s.max()) if s.numel() else 0.0
-    if omega is None:
-        omega = 1.0 / s_max if s_max > 0 else 1.0
-    if not (0 < omega <= (1.0 / s_max) * (1 + 1e-12) if s_max > 0 else omega > 0):
-        raise ValueError(
-            f"omega={omega!r} is outside Landweber's range 0 < omega <= 1/sigma_1**2 = {1 / s_max:.6g}; "
-            "leave omega=None for the default 1/sigma_1**2."
-        )
-    if n_iter is not None:
-        k = torch.as_tensor(n_iter, dtype=s.dtype, device=s.device).reshape(-1, 1)
-        if (k < 0).any() or (k != torch.round(k)).any():
-            raise ValueError(f"n_iter must be a non-negative integer count of iterations; got {n_iter!r}.")
-        k = k.expand(reg.shape[0], 1)
-    else:
-        k = landweber_iterations(reg, omega)
-    # 1 - (1 - omega s)**k, stable for small omega*s and huge k
-    safe_k = torch.where(k > 0, k, 1.0)
-    f = -torch.expm1(safe_k * torch.log1p(-(omega * s).clamp_max(1.0)))
-    return torch.where((s > 0) & (k > 0), f, 0.0), k[:, 0]
-
-
-FILTERS: dict[str, Callable] = {
-    "tikhonov": _tikhonov,
-    "tsvd": _tsvd,
-    "landweber": _landweber,
-    "showalter": _showalter,
-    "iterated_tikhonov": _iterated_tikhonov,
-    "heat": _heat,
-    "butterworth": _butterworth,
-}
-
-_OPTIONS = {"landweber": {"omega", "n_iter"}, "iterated_tikhonov": {"order"}, "butterworth": {"order"}}
-
-
-def method_name(method) -> str:
-    """The name recorded in results for a method string or a user callable."""
-    return method if isinstance(method, str) else getattr(method, "__name__", "custom")
-
-
-def filter_factors(s: torch.Tensor, reg: torch.Tensor, method="tikhonov", **options):
-    """Filter factors ``h(s, reg)`` for every ``reg`` (R,) and mode ``s`` (k,).
-
-    Filters of ``s = sigma**2``:
-
-    ========================= ==============================================
-    ``tikhonov``              ``s / (s + reg)``
-    ``tsvd``                  ``1 if s >= reg else 0`` (native: ``rank``)
-    ``landweber``             ``1 - (1 - omega s)**k``, ``k = max(1, round(1/(omega reg)))``,
-                              ``0 < omega <= 1/sigma_1**2`` (default ``1/sigma_1**2``),
-                              or ``n_iter=k`` directly (wins over reg; native: ``n_iter``)
-    ``showalter``             ``1 - exp(-s / reg)`` (gradient flow for time 1/reg)
-    ``iterated_tikhonov``     ``1 - (reg / (s + reg))**order`` (default order 2)
-    ``heat``                  ``exp(-reg / s)``: with ``s = 1/|k|^2`` the Gaussian low-pass
-                              ``exp(-reg |k|^2)`` (heat kernel at time reg)
-    ``butterworth``           ``1 / (1 + (reg / s)**order)`` (default order 2; order 1 is
-                              tikhonov): with ``s = 1/|k|^2`` the Butterworth low-pass with
-                              cut-off ``|k| = 1/sqrt(reg)``
-    callable ``h(s, reg)``    ``s`` of shape (1, k), ``reg`` of shape (R, 1)
-    ========================= ==============================================
-
-    Returns
-    -------
-    factors : (R, k) tensor
-    native : dict with the method's own parameter per reg, e.g. ``{"rank": (R,)}``
-
-    Examples
-    --------
-    >>> import torch
-    >>> s = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64)
-    >>> f, _ = filter_factors(s, torch.tensor([1.0], dtype=torch.float64))
-    >>> f.tolist()
-    [[0.8, 0.5, 0.2]]
-    """
-    reg = torch.as_tensor(reg, dtype=s.dtype, device=s.device).reshape(-1, 1)
-    if (reg < 0).any() or not torch.isfinite(reg).all():
-        raise ValueError("reg must be finite and >= 0 (a regularization strength).")
-    sk = s.reshape(1, -1)
-    native = {}
-    if callable(method):
-        if options:
-            raise TypeError(f"a callable method takes no options; got {sorted(options)}.")
-        f = torch.as_tensor(method(sk, reg), dtype=s.dtype, device=s.device)
-        f = torch.broadcast_to(f, (reg.shape[0], s.shape[0]))
-        if not torch.isfinite(f).all():
-            raise ValueError("method: the callable filter returned non-finite factors.")
-        return f, native
-    if method not in FILTERS:
-        raise ValueError(f"method={method!r} is unknown; choose one of {sorted(FILTERS)} or pass a callable h(s, reg).")
-    unknown = set(options) - _OPTIONS.get(method, set())
-    if unknown:
-        raise TypeError(
-            f"method={method!r} takes no option(s) {sorted(unknown)}; it takes {sorted(_OPTIONS.get(method, ())) or 'none'}."
-        )
-    if method == "landweber":
-        f, k = _landweber(sk, reg, **options)
-        native["n_iter"] = k
-    else:
-        f = FILTERS[method](sk, reg, **options)
-        if method == "tsvd":
-            native["rank"] = f.sum(-1)
-    return f, native
-
-
 # --------------------------------------------------------------------- reassemble & score
 
 
@@ -436,121 +293,6 @@ def filtered_solution(basis: SpectralBasis, beta: torch.Tensor, f: torch.Tensor,
     if x0 is not None and basis.X0.shape[1]:
         x = x + x0.unsqueeze(1)
     return x
-
-
-def _abs_sq(t: torch.Tensor) -> torch.Tensor:
-    return t.real**2 + t.imag**2 if t.is_complex() else t * t
-
-
-def residual_and_solution_norms(s, beta, f, outside_sq):
-    """Squared residual and solution norms for factors f (R, k), coefficients beta (B, k)
-    (real, or complex for a Fourier basis) and spectral values ``s`` (k,): (B, R) each."""
-    beta_sq = _abs_sq(beta)
-    res_sq = ((1 - f) ** 2).unsqueeze(0).mul(beta_sq.unsqueeze(1)).sum(-1) + outside_sq.unsqueeze(1)
-    sol_sq = (f**2).unsqueeze(0).mul((beta_sq * _inverse(s)).unsqueeze(1)).sum(-1)
-    return res_sq, sol_sq
-
-
-def tikhonov_curvature(s, beta, reg, res_sq, sol_sq):
-    """Hansen's closed-form curvature of the Tikhonov L-curve (log||r||, log||x||).
-
-    In regtools' variable ``lam = sqrt(reg)`` with ``eta = ||x||^2`` and ``rho = ||r||^2``:
-    ``kappa = -2 (eta rho / eta') (lam^2 eta' rho + 2 lam eta rho + lam^4 eta eta')
-    / (lam^4 eta^2 + rho^2)^(3/2)`` where ``eta' = -(4/lam) sum (1-f) f^2 beta^2 / s``.
-    The sign makes the corner a maximum (positive), as when the curve is traversed in
-    the direction of increasing reg (see :func:`grid_curvature`).
-    """
-    lam = reg.sqrt().unsqueeze(0)
-    f, _ = filter_factors(s, reg, "tikhonov")
-    deta = -(4 / lam) * (((1 - f) * f * f).unsqueeze(0) * (_abs_sq(beta) * _inverse(s)).unsqueeze(1)).sum(-1)
-    eta, rho = sol_sq, res_sq
-    num = lam**2 * deta * rho + 2 * lam * eta * rho + lam**4 * eta * deta
-    kappa = -2 * (eta * rho / deta) * num / (lam**4 * eta**2 + rho**2) ** 1.5
-    return torch.where(lam > 0, kappa, torch.nan)
-
-
-def grid_curvature(reg, res_sq, sol_sq, f=None):
-    """Curvature of (log||r||, log||x||) by finite differences in log(reg) on the grid.
-
-    Methods with a discrete native parameter (TSVD's rank, Landweber's count) give the
-    same solution on whole stretches of the grid: with the factors ``f`` (R, k) given,
-    each stretch counts once (at its first reg) and gets that point's curvature, and the
-    zero solution (x = 0, no point on a log-log curve) is left out.
-    """
-    out = torch.full_like(res_sq, torch.nan)
-    if reg.shape[0] < 3 or (reg <= 0).any() or (torch.diff(reg) <= 0).any():
-        return out
-    if f is None:
-        first = torch.arange(reg.shape[0], device=reg.device)
-    else:
-        new_stretch = torch.ones(reg.shape[0], dtype=torch.bool, device=reg.device)
-        new_stretch[1:] = (f[1:] != f[:-1]).any(-1)
-        first = torch.nonzero(new_stretch & (f != 0).any(-1)).flatten()
-    if first.numel() < 3:
-        return out
-    t = reg[first].log()
-    a = 0.5 * res_sq[:, first].clamp_min(torch.finfo(res_sq.dtype).tiny).log()
-    c = 0.5 * sol_sq[:, first].clamp_min(torch.finfo(sol_sq.dtype).tiny).log()
-    (da,) = torch.gradient(a, spacing=(t,), dim=-1)
-    (dc,) = torch.gradient(c, spacing=(t,), dim=-1)
-    (dda,) = torch.gradient(da, spacing=(t,), dim=-1)
-    (ddc,) = torch.gradient(dc, spacing=(t,), dim=-1)
-    speed = (da**2 + dc**2).sqrt()
-    kappa = (da * ddc - dda * dc) / speed**3
-    # where the curve has stalled (every factor ~0 or ~1: rounding moves the point, not
-    # the filter) a curvature is noise over a vanishing speed: leave it undefined
-    stalled = speed <= 1e-6 * speed.amax(-1, keepdim=True)
-    kappa = torch.where(stalled, torch.nan, kappa)
-    # every grid point takes the curvature of the stretch it belongs to
-    stretch = torch.searchsorted(first, torch.arange(reg.shape[0], device=reg.device), right=True) - 1
-    valid = stretch >= 0
-    out[:, valid] = kappa[:, stretch[valid]]
-    if f is not None:
-        out[:, ~(f != 0).any(-1)] = torch.nan
-    return out
-
-
-def spectral_criteria(
-    s: torch.Tensor,
-    beta: torch.Tensor,
-    reg: torch.Tensor,
-    f: torch.Tensor,
-    *,
-    m: int,
-    outside_sq: torch.Tensor,
-    method="tikhonov",
-    n_unpenalized: int = 0,
-    noise_norm: torch.Tensor | None = None,
-    counts: torch.Tensor | None = None,
-) -> dict[str, torch.Tensor]:
-    """The criteria that need only the spectral coefficients, for any orthonormal basis
-    (SVD, GSVD, kernel eigenvectors, the unitary DFT): (B, R) tensors.
-
-    ``beta`` (B, k) are the data's coefficients (complex for a Fourier basis), ``s`` the
-    filter's argument per mode, ``outside_sq`` (B,) the squared residual no filter
-    removes, ``m`` the number of data points and ``n_unpenalized`` the dimension fitted
-    without penalty. Modes sharing one ``s`` (equal frequencies of a Fourier basis) may
-    be given once: ``counts`` (k,) says how many each stands for and ``beta`` holds the
-    root of their summed ``|beta|^2``. See :func:`path_criteria` for the definitions;
-    ``trace`` (R,) is the influence matrix's trace (the degrees of freedom).
-    """
-    res_sq, sol_sq = residual_and_solution_norms(s, beta, f, outside_sq)
-    out = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
-    # trace of the influence matrix, (R,)
-    dof = n_unpenalized + (f.sum(-1) if counts is None else f @ counts.to(f.dtype))
-    # where the fit interpolates (trace H = m to round-off) GCV is 0/0: inf, like the
-    # leave-one-out guard, not a spurious minimum made of rounding errors
-    interpolates = (m - dof) <= 16 * torch.finfo(f.dtype).eps * m
-    gcv = m * res_sq / (m - dof).unsqueeze(0) ** 2
-    out["gcv"] = torch.where(interpolates.unsqueeze(0), math.inf, gcv)
-    out["trace"] = dof
-    if method == "tikhonov":
-        out["curvature"] = tikhonov_curvature(s, beta, reg, res_sq, sol_sq)
-    else:
-        out["curvature"] = grid_curvature(reg, res_sq, sol_sq, f)
-    if noise_norm is not None:
-        out["discrepancy"] = out["residual_norm"] / noise_norm.reshape(-1, 1)
-    return out
 
 
 def path_criteria(
@@ -595,10 +337,7 @@ def path_criteria(
     # leave-one-out: e = b - H b, H_ii = diag(Q0 Q0^T) + sum_j f_j U_ij^2
     h_diag = f @ basis.leverage_parts.T + basis.unpenalized_leverage
     e = rest.unsqueeze(1) + (((1 - f).unsqueeze(0) * beta.unsqueeze(1)) @ basis.U.T)
-    one_minus_h = (1 - h_diag).unsqueeze(0)
-    interpolates = (one_minus_h <= 16 * torch.finfo(b.dtype).eps).any(-1)
-    loo = ((e / torch.where(one_minus_h > 0, one_minus_h, 1.0)) ** 2).mean(-1)
-    out["loo"] = torch.where(interpolates, math.inf, loo)
+    out["loo"] = leave_one_out(e, h_diag)
     if x_true is not None:
         if x is None:
             raise ValueError("path_criteria needs the solutions x to compute error_norm.")

@@ -1111,14 +1111,14 @@ def fourier_path(
     transfer : (*shape) complex, the blur's transfer function ``a_k = fftn(kernel)``
         (kernel centred at index 0); None for smoothing (``a = 1``).
     weights : (*shape) positive, the penalty's ``mu_k^2`` (None: identity).
-    method, method_options : a filter of :func:`spectrakit.core.filtering.filter_factors`.
+    method, method_options : a filter of :func:`spectrakit.core.spectral.filter_factors`.
 
     Returns
     -------
     x : (B, R, *shape) real, the regularized signals.
     f : (R, K) filter factors on the flattened frequency grid.
     native : dict, the method's native parameter per reg.
-    crit : dict of (B, R) tensors, :func:`spectrakit.core.filtering.spectral_criteria`
+    crit : dict of (B, R) tensors, :func:`spectrakit.core.spectral.spectral_criteria`
         plus ``loo``, which equals ``gcv`` here: a circulant influence matrix has every
         leverage equal to trace(H)/N; and ``error_norm`` with ``x_true``.
     """

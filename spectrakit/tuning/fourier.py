@@ -5,8 +5,8 @@ device. A reg move then costs the filter factors on the half-spectrum, one produ
 one inverse real FFT; the whole path over ``reg_grid`` with every criterion is computed
 from the cached spectra once per Sobolev order (and filter) and cached. A circulant
 operator is diagonal in the unitary DFT basis, so the foundation's filters
-(:func:`spectrakit.core.filtering.filter_factors`) and spectral criteria
-(:func:`spectrakit.core.filtering.spectral_criteria`) apply unchanged, with the complex
+(:func:`spectrakit.core.spectral.filter_factors`) and spectral criteria
+(:func:`spectrakit.core.spectral.spectral_criteria`) apply unchanged, with the complex
 DFT coefficients as ``beta`` and no matrix anywhere.
 
 =============  ==========================================  ==================================
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..core import filtering as cf
+from ..core import spectral
 from ..core import fourier as cfour
 from ..core.checks import check_reg
 from ..core.threads import single_thread_if_small
@@ -126,7 +126,7 @@ class SpectrumSession:
         Wiener) for ``deconvolve``; not accepted for ``lowpass``.
     method : str or callable, optional
         ``smooth`` and ``deconvolve``: the filter (default ``"tikhonov"``, any of
-        :data:`spectrakit.core.filtering.FILTERS` or a callable ``h(s, reg)``);
+        :data:`spectrakit.core.spectral.FILTERS` or a callable ``h(s, reg)``);
         ``method_options`` go to it. Not accepted for ``lowpass`` (use ``kind``).
     kind : {"gaussian", "butterworth"}, optional
         ``lowpass`` only (default ``"gaussian"``): ``exp(-reg |k|**2)`` or
@@ -322,7 +322,7 @@ class SpectrumSession:
         key = None if self.mode == "lowpass" else float(sobolev)
         if self._half_cache is None or self._half_cache[0] != key:
             s = self._s(key)[..., : self._half]
-            self._half_cache = (key, s, cf._inverse(s))
+            self._half_cache = (key, s, spectral.safe_inverse(s))
         return self._half_cache[1], self._half_cache[2]
 
     def _default_grid(self) -> np.ndarray:
@@ -372,7 +372,7 @@ class SpectrumSession:
         work = self.B * self.n * max(1.0, math.log2(self.n))
         with single_thread_if_small(work, self.device):
             reg_t = torch.tensor([reg], dtype=self.dtype, device=self.device)
-            f, _ = cf.filter_factors(s_half.reshape(-1), reg_t, self.method, **self.method_options)
+            f, _ = spectral.filter_factors(s_half.reshape(-1), reg_t, self.method, **self.method_options)
             f = f.reshape(s_half.shape)
             coef = self._X_half * (f if self._c_half is None else f * self._c_half)
             x = cfour.irfftn(coef, self._axes, s=self.shape)
@@ -384,7 +384,7 @@ class SpectrumSession:
             res_sq = ((1 - f).square() * wx).sum(sum_axes) / self.n
             sol_sq = (f.square() * inv_s_half * wx).sum(sum_axes) / self.n
             dof = (f * self._w_half).sum().reshape(1)
-            gcv = self._gcv_guard(self.n * res_sq / (self.n - dof) ** 2, dof)
+            gcv = spectral.gcv(res_sq, dof, self.n)
             err = None
             if self._x_true is not None:
                 err = torch.linalg.vector_norm((x - self._x_true).reshape(self.B, -1), dim=-1)
@@ -421,7 +421,7 @@ class SpectrumSession:
             data_vars[name] = (bd, to_numpy(t).reshape(bs))
         s_full = self._s(st.sobolev)
         reg_t = torch.tensor([st.reg], dtype=self.dtype, device=self.device)
-        f_full, native = cf.filter_factors(s_full.reshape(-1), reg_t, self.method, **self.method_options)
+        f_full, native = spectral.filter_factors(s_full.reshape(-1), reg_t, self.method, **self.method_options)
         fdims = tuple(ax.freq_dim for ax in self._grid_axes)
         f_full = torch.fft.fftshift(f_full.reshape(self.shape))
         sigma = torch.fft.fftshift(s_full.sqrt())
@@ -444,7 +444,7 @@ class SpectrumSession:
         else:
             penalty = f"sobolev H^{sobolev:g}"
         out = dict(
-            solution="estimate", mode=self.mode, method=cf.method_name(self.method), penalty=penalty,
+            solution="estimate", mode=self.mode, method=spectral.method_name(self.method), penalty=penalty,
             device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
         )
         if sobolev is not None:
@@ -484,7 +484,7 @@ class SpectrumSession:
         p = self.sobolev if sobolev is None else self._check_sobolev(sobolev)
         if self.mode == "lowpass":
             p = None
-        key = (p, cf.method_name(self.method), tuple(sorted(self.method_options.items())))
+        key = (p, spectral.method_name(self.method), tuple(sorted(self.method_options.items())))
         if key not in self._paths:
             self._paths[key] = self._compute_path(p)
         return self._paths[key]
@@ -504,7 +504,7 @@ class SpectrumSession:
         so they share every filter factor and each criterion needs only their count and
         the sums of ``|beta|**2`` (and, for the error, of ``|g|**2``, ``Re(g conj(t))`` and
         ``|t|**2`` with ``g = beta / a`` and ``t`` the truth's coefficients) over them:
-        :func:`spectrakit.core.filtering.spectral_criteria` takes them as ``counts`` and
+        :func:`spectrakit.core.spectral.spectral_criteria` takes them as ``counts`` and
         ``beta = sqrt(sum |beta|**2)``. The groups and sums are computed once; an order
         costs ``s`` on the groups.
         """
@@ -543,17 +543,11 @@ class SpectrumSession:
     def _criteria(self, groups: _Groups, s, reg_t, f) -> tuple[dict, torch.Tensor]:
         """The foundation's spectral criteria on the groups for factors ``f`` (R, G), GCV
         guarded, and the trace of the influence matrix ``F* diag(f) F`` (R,)."""
-        crit = cf.spectral_criteria(
+        crit = spectral.spectral_criteria(
             s, groups.beta, reg_t, f, m=self.n, outside_sq=groups.beta.new_zeros(self.B), method=self.method,
             noise_norm=self._noise, counts=groups.counts,
         )
         return crit, crit.pop("trace")
-
-    def _gcv_guard(self, gcv, dof):
-        """GCV (B, R) as inf where the smoother interpolates (trace H = N to round-off,
-        ``dof`` (R,)): there GCV is 0/0, as the foundation's leave-one-out is inf."""
-        interpolates = (self.n - dof) <= 16 * torch.finfo(self.dtype).eps * self.n
-        return torch.where(interpolates, math.inf, gcv)
 
     def _compute_path(self, p) -> xr.Dataset:
         groups, s = self._groups(p)
@@ -565,7 +559,7 @@ class SpectrumSession:
         dofs = []
         for i in range(0, R, chunk):
             rc = reg_t[i : i + chunk]
-            f, _ = cf.filter_factors(s, rc, self.method, **self.method_options)  # (Rc, G)
+            f, _ = spectral.filter_factors(s, rc, self.method, **self.method_options)  # (Rc, G)
             crit, dof = self._criteria(groups, s, rc, f)
             if groups.G2 is not None:
                 # ||x - x_true||^2 = sum_k |f_k g_k - t_k|^2, summed within each group
@@ -580,7 +574,7 @@ class SpectrumSession:
             # comes in chunks: again over the grid, with the trace standing in for f (R, G)
             # in its detection of repeated solutions (the filters are monotone in reg, so f
             # changes between grid points when its trace does)
-            crit["curvature"] = cf.grid_curvature(
+            crit["curvature"] = spectral.grid_curvature(
                 reg_t, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2, torch.cat(dofs).unsqueeze(-1)
             )
         # leave-one-out: H = F* diag(f) F has the constant diagonal trace(H)/N, so LOO = GCV
@@ -641,5 +635,5 @@ class SpectrumSession:
         extra = f", sobolev={self.sobolev}" if self.sobolev is not None else f", kind={self.kind!r}"
         return (
             f"SpectrumSession(mode={self.mode!r}, dims={self.dims}, shape={self.shape}, "
-            f"method={cf.method_name(self.method)!r}{extra}, reg={self.reg:.3g}, device={self.device})"
+            f"method={spectral.method_name(self.method)!r}{extra}, reg={self.reg:.3g}, device={self.device})"
         )

@@ -18,7 +18,7 @@ reports. The conventions are those of :mod:`spectrakit.core.graphs`: the graph f
 ``exp(-reg L)`` (``reg`` is the time ``t``), Butterworth ``1/(1 + (reg lam)^order)`` and the
 ideal low-pass keeps ``lam <= 1/reg``. Graph smoothing is general-form Tikhonov with
 ``A = I`` and the penalty ``x^T L x``, so the foundation's spectral criteria
-(:func:`spectrakit.core.filtering.spectral_criteria`) apply unchanged with the
+(:func:`spectrakit.core.spectral.spectral_criteria`) apply unchanged with the
 coefficients ``beta = V^T y`` in the orthonormal eigenbasis: the whole path over
 ``reg_grid`` (residual, ``sqrt(x^T L x)``, GCV, exact leave-one-out, L-curve curvature and
 the error against the clean signal) is one batched computation, cached per filter and order.
@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import torch
 import xarray as xr
 
-from ..core import filtering as cf
+from ..core import spectral
 from ..core import graphs as G
 from ..core.checks import check_real, check_reg
 from ..core.threads import single_thread_if_small
@@ -507,18 +507,6 @@ class GraphSpectrumSession:
 # ---------------------------------------------------------------------- graph filters
 
 
-def _clenshaw(c: torch.Tensor, lam: torch.Tensor, lmax: float) -> torch.Tensor:
-    """The Chebyshev series ``c_0/2 + sum_k c_k T_k(2 lam/lmax - 1)`` (R, K+1) at ``lam``
-    (N,): (R, N), by Clenshaw's recurrence (the convention of
-    :func:`~spectrakit.core.graphs.chebyshev_coefficients`)."""
-    t = (2.0 * lam / lmax - 1.0)[None, :]
-    b1 = torch.zeros(c.shape[0], lam.shape[0], dtype=c.dtype, device=c.device)
-    b2 = torch.zeros_like(b1)
-    for j in range(c.shape[1] - 1, 0, -1):
-        b1, b2 = 2 * t * b1 - b2 + c[:, j : j + 1], b1
-    return t * b1 - b2 + c[:, :1] / 2
-
-
 @dataclass(frozen=True)
 class FilterStep:
     """One answer of :class:`GraphFilterSession` as tensors on the device.
@@ -567,7 +555,7 @@ class GraphFilterSession:
       ``max |p_K - h|`` on ``[0, lmax]`` (a bound on ``||p_K(L) y - h(L) y|| / ||y||``).
 
     The path over ``reg_grid`` scores the current filter (exact or the order-K polynomial)
-    with the foundation's :func:`~spectrakit.core.filtering.spectral_criteria` at
+    with the foundation's :func:`~spectrakit.core.spectral.spectral_criteria` at
     ``s = 1/lam``: ``residual_norm`` ``||y - x||``, ``solution_norm`` ``sqrt(x^T L x)``,
     ``gcv`` ``n ||y - x||^2 / (n - trace H)^2`` with ``trace H = sum_i h(lam_i)``,
     ``curvature`` of the L-curve; plus the exact leave-one-out ``loo`` of the smoother
@@ -831,11 +819,11 @@ class GraphFilterSession:
     def chebyshev_response(self, reg, order: int, lam=None) -> torch.Tensor:
         """The order-``order`` polynomial's ``p(lam)`` (R, N) at ``lam`` (default the eigenvalues)."""
         c = self.chebyshev_coefficients(reg, order)
-        return _clenshaw(c, self._lam if lam is None else lam, self.lmax)
+        return G.chebyshev_eval(c, self._lam if lam is None else lam, self.lmax)
 
     def _max_error(self, reg, order: int, c=None) -> torch.Tensor:
         c = self.chebyshev_coefficients(reg, order) if c is None else c
-        return (_clenshaw(c, self._grid, self.lmax) - self.response(reg, self._grid)).abs().amax(-1)
+        return (G.chebyshev_eval(c, self._grid, self.lmax) - self.response(reg, self._grid)).abs().amax(-1)
 
     # ------------------------------------------------------------------ answers
 
@@ -864,17 +852,14 @@ class GraphFilterSession:
             g = f
             if order is not None:
                 c = self.chebyshev_coefficients(reg, order)
-                p = _clenshaw(c, self._lam, self.lmax)[0]
+                p = G.chebyshev_eval(c, self._lam, self.lmax)[0]
                 max_err = float(self._max_error(reg, order, c)[0])
                 eig_err = float((p - f).abs().max())
                 g = p
             x = x_exact if p is None else self._V @ (p * self._beta)
             res = torch.linalg.vector_norm(self._y - x)
             sol = ((g * self._beta) ** 2 * self._lam.clamp_min(0)).sum().sqrt()
-            dof = g.sum()
-            gcv = n * res**2 / (n - dof) ** 2
-            if bool((n - dof) <= 16 * torch.finfo(self.dtype).eps * n):
-                gcv = torch.full_like(gcv, math.inf)
+            gcv = spectral.gcv(res**2, g.sum(), n)
             err = None if self._clean is None else torch.linalg.vector_norm(x - self._clean)
         self.reg, self.order = reg, order
         return FilterStep(reg, order, x, x_exact, f, p, max_err, eig_err, res, sol, gcv, err)
@@ -920,7 +905,7 @@ class GraphFilterSession:
 
     def _attrs(self, order) -> dict:
         out = dict(
-            solution="estimate", method=cf.method_name(self.method), kind=self.kind,
+            solution="estimate", method=spectral.method_name(self.method), kind=self.kind,
             order="exact" if order is None else int(order), lmax=self.lmax,
             device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
         )
@@ -946,7 +931,7 @@ class GraphFilterSession:
         (use :meth:`update`). :func:`spectrakit.choose` works on it.
         """
         order = self.order if order is _KEEP else self._check_order(order)
-        key = (order, cf.method_name(self.method), tuple(sorted(self.method_options.items())))
+        key = (order, spectral.method_name(self.method), tuple(sorted(self.method_options.items())))
         if key not in self._paths:
             self._paths[key] = self._compute_path(order)
         return self._paths[key]
@@ -967,21 +952,17 @@ class GraphFilterSession:
                 method = self.method
             else:
                 c = self.chebyshev_coefficients(reg_arr, order)
-                F = _clenshaw(c, self._lam, self.lmax)
+                F = G.chebyshev_eval(c, self._lam, self.lmax)
                 max_error = self._max_error(reg_arr, order, c)
                 method = "chebyshev"  # not the Tikhonov closed form: finite-difference curvature
             beta = self._beta[None, :]
-            crit = cf.spectral_criteria(
+            crit = spectral.spectral_criteria(
                 self._s, beta, reg_t, F, m=n, outside_sq=beta.new_zeros(1), method=method,
             )
             trace = crit.pop("trace")
             # exact leave-one-out of the smoother H = V diag(h) V^T (A = I)
-            lev = F @ self._lev.T  # (R, n): H_ii
             e = ((1 - F) * self._beta[None, :]) @ self._V.T  # (R, n): y - H y
-            one_minus = 1 - lev
-            bad = (one_minus <= 16 * torch.finfo(self.dtype).eps).any(-1)
-            loo = ((e / torch.where(one_minus > 0, one_minus, torch.ones_like(one_minus))) ** 2).mean(-1)
-            crit["loo"] = torch.where(bad, math.inf, loo)[None, :]
+            crit["loo"] = spectral.leave_one_out(e, F @ self._lev.T)[None, :]  # H_ii = sum_j h_j V_ij^2
             if self._t is not None:
                 diff = F * self._beta[None, :] - self._t[None, :]  # Parseval: V is orthonormal
                 crit["error_norm"] = torch.linalg.vector_norm(diff, dim=-1)[None, :]
@@ -1032,7 +1013,7 @@ class GraphFilterSession:
         max_err, eig_err, sig_err = [], [], []
         for K in orders:
             c = self.chebyshev_coefficients(reg, K)
-            p = _clenshaw(c, self._lam, self.lmax)[0]
+            p = G.chebyshev_eval(c, self._lam, self.lmax)[0]
             max_err.append(float(self._max_error(reg, K, c)[0]))
             eig_err.append(float((p - f).abs().max()))
             sig_err.append(float(torch.linalg.vector_norm(self._V @ (p * self._beta) - exact)) / scale)
@@ -1046,5 +1027,5 @@ class GraphFilterSession:
 
     def __repr__(self) -> str:
         order = "exact" if self.order is None else self.order
-        return (f"GraphFilterSession(n={self.n}, kind={self.kind!r}, method={cf.method_name(self.method)!r}, "
+        return (f"GraphFilterSession(n={self.n}, kind={self.kind!r}, method={spectral.method_name(self.method)!r}, "
                 f"reg={self.reg:.3g}, order={order}, device={self.device})")

@@ -46,6 +46,7 @@ laplacian_positional_encoding  eigenvector encodings with signs fixed and ambigu
 graph_frequency_response  the filter factors ``h(1/lam, reg)`` over eigenvalues
 graph_filter            exact filtering through a complete eigenbasis
 chebyshev_coefficients  Chebyshev coefficients of ``h`` on ``[0, lmax]``
+chebyshev_eval          the series at given points (Clenshaw's recurrence)
 chebyshev_filter        filtering by a Chebyshev polynomial of order K, no eigenvectors,
                         with the approximation error
 label_propagation       Zhou et al. (2004): ``F = (I + reg L_sym)^-1 Y``
@@ -93,6 +94,7 @@ from .filters import (
     ChebyshevFilterResult,
     LabelPropagationResult,
     chebyshev_coefficients,
+    chebyshev_eval,
     chebyshev_filter,
     graph_filter,
     graph_frequency_response,
@@ -142,6 +144,7 @@ __all__ = [
     "graph_frequency_response",
     "graph_filter",
     "chebyshev_coefficients",
+    "chebyshev_eval",
     "ChebyshevFilterResult",
     "chebyshev_filter",
     "LabelPropagationResult",

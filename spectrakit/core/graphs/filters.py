@@ -39,7 +39,7 @@ def graph_frequency_response(values, reg, method="tikhonov", **options) -> torch
     """Filter factors ``h(s, reg)`` at ``s = 1/lam`` for eigenvalues ``lam`` (k,) and every
     ``reg`` (R,): an (R, k) tensor (``reg`` scalar: still (1, k)).
 
-    Through :func:`spectrakit.core.filtering.filter_factors` with ``s = 1/lam``:
+    Through :func:`spectrakit.core.spectral.filter_factors` with ``s = 1/lam``:
 
     ====================== =========================================================
     ``tikhonov``           ``1 / (1 + reg lam)``: ``(I + reg L)^{-1}``
@@ -168,8 +168,18 @@ def chebyshev_coefficients(h: Callable[[torch.Tensor], torch.Tensor], order: int
     return c.to(dtype=dtype, device=device)
 
 
-def _chebyshev_eval(c: torch.Tensor, lam: torch.Tensor, lmax: float) -> torch.Tensor:
-    """Evaluate the series (R, K+1) at points lam (N,) by Clenshaw: (R, N)."""
+def chebyshev_eval(c: torch.Tensor, lam: torch.Tensor, lmax: float) -> torch.Tensor:
+    """The Chebyshev series ``c_0/2 + sum_k c_k T_k(2 lam/lmax - 1)`` (R, K+1) at points
+    ``lam`` (N,): (R, N), by Clenshaw's recurrence (the convention of
+    :func:`chebyshev_coefficients`; the one recurrence in spectrakit).
+
+    Examples
+    --------
+    >>> import torch
+    >>> c = torch.tensor([[2.0, 1.0]], dtype=torch.float64)  # 1 + T_1(t), t = lam - 1 on [0, 2]
+    >>> chebyshev_eval(c, torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64), 2.0).tolist()
+    [[0.0, 1.0, 2.0]]
+    """
     t = (2.0 * lam / lmax - 1.0)[None, :]
     b1 = torch.zeros(c.shape[0], lam.shape[0], dtype=c.dtype, device=c.device)
     b2 = torch.zeros_like(b1)
@@ -243,7 +253,7 @@ def chebyshev_filter(
         torch.linspace(0, lmax, 2001, dtype=torch.float64),
         (lmax / 2) * (torch.cos(torch.linspace(0, math.pi, 2000, dtype=torch.float64)) + 1),
     ]).to(dtype=real, device=A.device)
-    err = (_chebyshev_eval(c, grid, lmax) - graph_frequency_response(grid, regs, method, **options)).abs().amax(1)
+    err = (chebyshev_eval(c, grid, lmax) - graph_frequency_response(grid, regs, method, **options)).abs().amax(1)
 
     xx = x[:, None] if x.ndim == 1 else x
     work = xx.to(_complex_dtype(real) if (L.is_complex() or xx.is_complex()) else real)
