@@ -375,7 +375,10 @@ def test_session_path_and_choices():
     assert path is session.path  # cached
     assert session.reg == spectrakit.choose(path, "gcv")
     choices = session.choices()
-    assert set(choices) == {"gcv", "loo", "lcurve", "discrepancy", "quasi_optimality"}
+    # the truth is known (a test problem): min_error, the best reg on the grid, too
+    assert set(choices) == {"gcv", "loo", "lcurve", "discrepancy", "quasi_optimality", "min_error"}
+    err = path["error_norm"].values
+    assert choices["min_error"] == path["reg"].values[np.nanargmin(err)]
     with pytest.raises(ValueError, match="reg must be a scalar"):
         session.update(reg=[1e-3, 1e-2])
 

@@ -165,7 +165,7 @@ def test_errors_show_in_the_status_line_and_controls_revert(monkeypatch):
     def broken(*a, **kw):
         raise RuntimeError("device fell over")
 
-    monkeypatch.setattr(ex.session, "step", broken)
+    monkeypatch.setattr(ex.session, "_solve", broken)
     page_move(ex, "alpha", 2.0)
     assert ex.error == "RuntimeError: device fell over" and "#c62828" in ex.status.value
     assert ex.alpha == 1.5 and shown(ex, "alpha") == 1.5  # the controls follow the figures

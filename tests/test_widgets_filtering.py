@@ -167,13 +167,13 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer):
     start = explorer.n_updates
     values = np.linspace(grid.position(1e-9), grid.position(1e-1), 50).round().astype(int)
     calls = []
-    real_update = explorer.session.update
+    real_apply = explorer.session.apply
 
-    def counting_update(*a, **kw):
+    def counting_apply(*a, **kw):
         calls.append(kw.get("reg"))
-        return real_update(*a, **kw)
+        return real_apply(*a, **kw)
 
-    explorer.session.update = counting_update
+    explorer.session.apply = counting_apply
     for v in values:
         slider.value = int(v)
     assert explorer.n_updates - start <= 3
@@ -183,7 +183,7 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer):
     assert explorer.reg == last and last == pytest.approx(1e-1, rel=0.07)
     assert calls[-1] == last  # never a stale value last
     np.testing.assert_allclose(
-        y(explorer, "solution", "x"), real_update(reg=last)["x"].values, rtol=1e-12
+        y(explorer, "solution", "x"), explorer.session.update(reg=last)["x"].values, rtol=1e-12
     )
     assert explorer.controls["reg_readout"].value == f"reg = {last:.2e}"
     assert explorer.flush() is None and explorer.pending == {}
@@ -348,7 +348,7 @@ def test_error_shows_in_status_and_widget_keeps_working(explorer, monkeypatch):
     def broken(*a, **kw):
         raise RuntimeError("device fell over")
 
-    monkeypatch.setattr(explorer.session, "update", broken)
+    monkeypatch.setattr(explorer.session, "_solve", broken)
     explorer.set(reg=1e-2)
     explorer.flush()
     assert "RuntimeError" in explorer.status.value and "device fell over" in explorer.status.value

@@ -328,9 +328,9 @@ def test_sobolev_change_recomputes_path_once(explorer1d):
     calls = []
     real = ex.session._compute_path
 
-    def counting(p):
-        calls.append(p)
-        return real(p)
+    def counting(target):
+        calls.append(target["sobolev"])
+        return real(target)
 
     ex.session._compute_path = counting
     gcv1 = y(ex, "criteria", "gcv")
@@ -363,13 +363,13 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer1d):
     slider = ex.controls["reg"]
     start = ex.n_updates
     calls = []
-    real = ex.session.step
+    real = ex.session.apply
 
     def counting(*a, **kw):
         calls.append(a[0] if a else kw.get("reg"))
         return real(*a, **kw)
 
-    ex.session.step = counting
+    ex.session.apply = counting
     values = np.linspace(slider.min + 10, slider.max - 10, 50).round().astype(int)
     for v in values:
         slider.value = int(v)
@@ -377,7 +377,7 @@ def test_fast_drag_coalesces_and_last_value_wins(explorer1d):
     ex.flush()
     last = ex.sliders["reg"].value_at(int(values[-1]))
     assert ex.reg == last and calls[-1] == last
-    np.testing.assert_allclose(y(ex, "signal", "x"), real(last).x[0].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y(ex, "signal", "x"), ex.session.solve(last).x[0].numpy(), rtol=1e-12)
     assert ex.pending == {}
     n = ex.n_updates
     ex.flush()
@@ -401,7 +401,7 @@ def test_error_shows_in_status_and_widget_keeps_working(explorer1d, monkeypatch)
     def broken(*a, **kw):
         raise RuntimeError("device fell over")
 
-    monkeypatch.setattr(ex.session, "step", broken)
+    monkeypatch.setattr(ex.session, "_solve", broken)
     ex.set(reg=0.5)
     ex.flush()
     assert "RuntimeError" in ex.status.value and "device fell over" in ex.status.value
@@ -486,7 +486,7 @@ def test_large_image_is_shown_block_averaged_and_moves_fast():
     ex = SpectrumExplorer(img, device="cpu", throttle_s=0.0, max_pixels=64)
     z = decode_array(ex.trace("signal", "x").z)
     assert z.shape == (50, 40)  # blocks of 4 x 4
-    x = ex.session.step(ex.reg).x[0].numpy()
+    x = ex.session.solve(ex.reg).x[0].numpy()
     np.testing.assert_allclose(z, x.reshape(50, 4, 40, 4).mean(axis=(1, 3)), rtol=1e-5, atol=1e-6)
     slider = ex.controls["reg"]
     times = []

@@ -129,7 +129,7 @@ def test_spectrum_explorer_leading_edge_and_errors(monkeypatch):
     def broken(*a, **kw):
         raise RuntimeError("eigensolver fell over")
 
-    monkeypatch.setattr(ex.session, "step", broken)
+    monkeypatch.setattr(ex.session, "_solve", broken)
     ex.controls["k"].value = 15
     assert ex.error == "RuntimeError: eigensolver fell over" and "#c62828" in ex.status.value
     assert ex.k == 12 and ex.session.k == 12 and ex.controls["k"].value == 12  # controls follow the figures
@@ -225,9 +225,9 @@ def test_filter_explorer_reg_and_order_moves(filter_explorer):
     calls = []
     real = s._compute_path
 
-    def counting(order):
-        calls.append(order)
-        return real(order)
+    def counting(target):
+        calls.append(target["order"])
+        return real(target)
 
     s._compute_path = counting
     err_exact = arr(ex.trace("criteria", "error_norm").y)
@@ -281,7 +281,7 @@ def test_filter_explorer_fast_drag_and_errors(filter_explorer, monkeypatch):
     def broken(*a, **kw):
         raise RuntimeError("device fell over")
 
-    monkeypatch.setattr(ex.session, "step", broken)
+    monkeypatch.setattr(ex.session, "_solve", broken)
     ex.set(reg=0.2)
     ex.flush()
     assert ex.error == "RuntimeError: device fell over" and "device fell over" in ex.status.value

@@ -42,6 +42,7 @@ import xarray as xr
 from ..core import curves as cc
 from ..core.checks import check_finite, check_int, check_memory, check_real, check_reg
 from ..core.threads import single_thread_if_small
+from ._session import FilterSession
 from ..xr.bridge import compute_settings, to_numpy
 from ._cache import LRUCache
 
@@ -107,7 +108,7 @@ class CurveStep:
     c: torch.Tensor
 
 
-class LearningCurveSession:
+class LearningCurveSession(FilterSession):
     """Learning curves of ridge (or spectral cut-off) on a power-law problem, theory and
     Monte-Carlo, for any ``reg``, ``alpha``, ``beta``, ``n`` and ``noise``.
 
@@ -188,6 +189,9 @@ class LearningCurveSession:
     (True, 120)
     """
 
+    criteria = ()
+    _settings = ("reg", "alpha", "beta", "n", "noise")
+
     def __init__(
         self, *, n_modes=400, alpha=1.5, beta=2.5, noise=0.3, reg=0.1, n=100, method="ridge", n_grid=None,
         reg_grid=None, n_mc=(10, 20, 50, 100, 200), trials=10, seed=0, device=None, dtype=None,
@@ -221,12 +225,12 @@ class LearningCurveSession:
         self._draws = None  # the standard-normal parts of the designs, drawn on first use
         self._decomps = LRUCache(_DECOMPOSITIONS)
         self._mc = LRUCache(_MC_RESULTS)
-        self._paths = LRUCache(_PATHS)
+        self._theory_paths = LRUCache(_PATHS)
         self.n_decompositions = 0
         self.n_mc_evaluations = 0
         # what None keeps: the defaults
         self.reg, self.alpha, self.beta, self.noise, self.n = 0.1, 1.5, 2.5, 0.3, 100
-        self.step(reg=reg, alpha=alpha, beta=beta, n=n, noise=noise)  # any problem shows here
+        self.update(reg=reg, alpha=alpha, beta=beta, n=n, noise=noise)  # any problem shows here
 
     # ------------------------------------------------------------------ checks
 
@@ -242,14 +246,11 @@ class LearningCurveSession:
             alternative="Use fewer trials, smaller n_mc or fewer modes.",
         )
 
-    def _target(self, reg, alpha, beta, n, noise) -> tuple:
-        """The new state after checks (nothing is changed until all pass); None keeps a value."""
-        if reg is None:
-            reg = self.reg
-        else:
-            if np.ndim(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg) != 0:
-                raise ValueError("reg must be a scalar here (the path over reg_grid is in every answer).")
-            reg = float(check_reg(reg)[0])
+    def _target(self, reg=None, alpha=None, beta=None, n=None, noise=None) -> dict:
+        """The settings asked for, checked (nothing is changed); None keeps a value."""
+        if isinstance(reg, torch.Tensor):
+            reg = reg.detach().cpu().numpy()
+        reg = self._scalar_reg(reg, self.reg)
         alpha = self.alpha if alpha is None else check_real(alpha, "alpha", strict=True)
         beta = self.beta if beta is None else check_real(beta, "beta", strict=True)
         noise = self.noise if noise is None else check_real(noise, "noise")
@@ -259,7 +260,7 @@ class LearningCurveSession:
             n = check_int(n, "n", 1)
         else:
             n = self.n
-        return reg, alpha, beta, n, noise
+        return dict(reg=reg, alpha=alpha, beta=beta, n=n, noise=noise)
 
     # ------------------------------------------------------------------ the problem
 
@@ -294,7 +295,7 @@ class LearningCurveSession:
     def _path(self, lam, c, alpha, beta, noise, n) -> tuple:
         """The error over reg_grid at ``n`` (independent of reg: cached)."""
         key = (alpha, beta, noise, n)
-        return self._paths.get_or_compute(key, lambda: self._theory(lam, c, noise, float(n), self._reg_t))
+        return self._theory_paths.get_or_compute(key, lambda: self._theory(lam, c, noise, float(n), self._reg_t))
 
     # ------------------------------------------------------------------ Monte-Carlo
 
@@ -380,13 +381,9 @@ class LearningCurveSession:
 
     # ------------------------------------------------------------------ answers
 
-    def step(self, reg=None, alpha=None, beta=None, n=None, noise=None) -> CurveStep:
-        """One state as tensors: the fast path of :meth:`update` (same arguments).
-
-        Sets :attr:`reg`, :attr:`alpha`, :attr:`beta`, :attr:`n` and :attr:`noise` once
-        every part is computed (a bad argument changes nothing).
-        """
-        reg, alpha, beta, n, noise = self._target(reg, alpha, beta, n, noise)
+    def _solve(self, target: dict) -> CurveStep:
+        """One state as tensors (:meth:`solve`, the fast path of :meth:`update`; changes no setting)."""
+        reg, alpha, beta, n, noise = (target[k] for k in ("reg", "alpha", "beta", "n", "noise"))
         lam, c = self.spectrum(alpha), self.target(beta)
         curve, native_n = self._theory(lam, c, noise, self._n_t, reg)
         at_n, native_at = self._theory(lam, c, noise, float(n), reg)
@@ -399,7 +396,6 @@ class LearningCurveSession:
         native = None
         if NATIVE[self.method] is not None:
             native = (NATIVE[self.method], native_n, float(native_at))
-        self.reg, self.alpha, self.beta, self.n, self.noise = reg, alpha, beta, n, noise
         return CurveStep(reg, alpha, beta, noise, n, curve, at_n, path, mc, mc_theory, native, lam, c)
 
     def update(self, reg=None, alpha=None, beta=None, n=None, noise=None) -> xr.Dataset:
@@ -423,9 +419,30 @@ class LearningCurveSession:
 
         attrs: ``reg``, ``alpha``, ``beta``, ``noise``, ``n``, ``method``, ``n_modes``,
         ``trials``, ``seed`` (absent when None), ``device``, ``dtype`` (and ``rank`` at ``n``
-        for cut-off).
+        for cut-off). Atomic: if it raises, nothing changes.
         """
-        return self.to_dataset(self.step(reg, alpha, beta, n, noise))
+        return super().update(reg, alpha, beta, n, noise)
+
+    def _path_key(self, target: dict):
+        return tuple(target[k] for k in ("alpha", "beta", "noise", "n"))
+
+    def _compute_path(self, target: dict) -> xr.Dataset:
+        """The theory over ``reg_grid`` at ``n`` (what ``error_path`` shows): ``error``,
+        ``bias2`` and ``variance`` over ``reg``."""
+        alpha, beta, noise, n = self._path_key(target)
+        lam, c = self.spectrum(alpha), self.target(beta)
+        curve, _ = self._path(lam, c, alpha, beta, noise, n)
+        data = {name: ("reg", to_numpy(getattr(curve, name)).astype(float, copy=True))
+                for name in ("error", "bias2", "variance")}
+        ds = xr.Dataset(data, coords={"reg": self.reg_grid.copy()})
+        ds.attrs.update(method=self.method, alpha=alpha, beta=beta, noise=noise, n=n)
+        return ds
+
+    def choices(self, reg=None, alpha=None, beta=None, n=None, noise=None) -> dict[str, float]:
+        """``min_error``: the reg on the grid with the least predicted excess risk at ``n``
+        (an oracle: the theory knows the target)."""
+        err = self.path_for(reg, alpha, beta, n, noise)["error"].values
+        return {"min_error": float(self.reg_grid[int(np.nanargmin(err))])}
 
     def to_dataset(self, st: CurveStep) -> xr.Dataset:
         """Label a :class:`CurveStep`."""

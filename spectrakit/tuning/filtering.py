@@ -7,17 +7,35 @@ path with every criterion is computed once per method and cached.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 import xarray as xr
 
-from ..core.checks import check_reg
+from ..core import spectral
 from ..core.threads import single_thread_if_small
 from ..xr import filtering as xf
+from ._session import FilterSession
 
 CRITERIA = ("gcv", "loo", "lcurve", "discrepancy", "quasi_optimality")
 
 
-class RegularizationSession:
+class RegularizationStep(NamedTuple):
+    """One answer of :class:`RegularizationSession` as tensors (what :meth:`~RegularizationSession.solve`
+    returns): ``reg`` (1,) numpy, filter factors ``f`` (1, k), the ``native`` parameter,
+    the solution ``x`` (B, 1, n) and the norms ``crit``; ``method`` and ``options`` name the filter."""
+
+    reg: np.ndarray
+    f: object
+    native: dict
+    x: object
+    crit: dict
+    method: object
+    options: dict
+
+
+class RegularizationSession(FilterSession):
     """One problem ``A x ~ b``, decomposed once, answering any ``reg`` and method.
 
     Parameters
@@ -26,6 +44,12 @@ class RegularizationSession:
     L, x_true, noise_norm, device, dtype : as in :func:`spectrakit.regularize`
     reg : float, optional
         The starting strength (default: the GCV choice on the grid).
+
+    The session contract (:mod:`spectrakit.tuning._session`): ``solve(reg=, method=,
+    **method_options)`` answers as tensors and changes nothing; ``update`` (the same
+    arguments) labels the answer and makes its settings the ones in force, or raises and
+    changes nothing; ``path`` is the whole grid for the method in force (``path_for(method=...)``
+    for another), cached; ``choices()`` each criterion's reg.
     reg_grid : 1-D array, optional
         The grid of the cached path (default: 201 geometric values across the spectrum,
         from ``1e-16 * s_max`` to ``10 * s_max``).
@@ -44,20 +68,17 @@ class RegularizationSession:
     True
     """
 
+    criteria = CRITERIA
+    _settings = ("reg", "method", "method_options")
+
     def __init__(
         self, A, b, *, L=None, x_true=None, noise_norm=None, reg=None, reg_grid=None,
         method="tikhonov", device=None, dtype=None, **method_options,
     ):
         self.problem = xf.prepare(A, b, L=L, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype)
-        self.method = method
-        self.method_options = dict(method_options)
-        self.reg_grid = self._default_grid() if reg_grid is None else check_reg(reg_grid)
-        if self.reg_grid.shape[0] < 3:
-            raise ValueError("reg_grid needs at least 3 values to score the path.")
-        self._paths: dict = {}
-        if reg is None:
-            reg = xf.choose(self._single_rhs(self.path), "gcv")
-        self.reg = float(check_reg(reg)[0])
+        self.method, self.method_options, self.reg = method, dict(method_options), math.nan
+        self._set_grid(reg_grid, self._default_grid)
+        self.reg = self._scalar_reg(self._default_reg() if reg is None else reg, math.nan)
 
     @classmethod
     def from_problem(cls, problem: xr.Dataset, **kwargs) -> "RegularizationSession":
@@ -76,55 +97,38 @@ class RegularizationSession:
         s_max = float(s.max()) if s.numel() else 1.0
         return np.logspace(np.log10(s_max) - 16, np.log10(s_max) + 1, 201)
 
-    @staticmethod
-    def _single_rhs(path: xr.Dataset) -> xr.Dataset:
-        extra = {d: 0 for d in path["residual_norm"].dims if d != "reg"}
-        return path.isel(extra) if extra else path
-
     # ------------------------------------------------------------------ answers
 
-    def update(self, reg=None, method=None, **method_options) -> xr.Dataset:
-        """The solution, norms and filter factors for one ``reg`` (and method).
-
-        Computed from the cached decomposition: filter factors and one product with V
-        (on one CPU thread when that is small work, see :mod:`spectrakit.core.threads`).
-        Passing ``method`` replaces the method options by ``method_options``; passing only
-        options updates them.
-        """
+    def _target(self, reg=None, method=None, **method_options) -> dict:
+        """Passing ``method`` replaces the method options by ``method_options``; passing
+        only options updates them (a bad method or option raises in :meth:`_solve`, before
+        anything changes)."""
         if method is not None:
-            self.method, self.method_options = method, dict(method_options)
-        elif method_options:
-            self.method_options = {**self.method_options, **method_options}
-        if reg is not None:
-            arr = check_reg(reg)
-            if np.ndim(reg) != 0:
-                raise ValueError(f"reg must be a scalar in update (use .path for a grid); got shape {arr.shape}.")
-            self.reg = float(arr[0])
+            options = dict(method_options)
+        else:
+            method, options = self.method, {**self.method_options, **method_options}
+        return dict(reg=self._scalar_reg(reg, self.reg), method=method, method_options=options)
+
+    def _solve(self, target: dict) -> RegularizationStep:
+        """Filter factors and one product with V (on one CPU thread when that is small
+        work, see :mod:`spectrakit.core.threads`)."""
         basis = self.problem.basis
         work = basis.V.shape[0] * basis.V.shape[1] * self.problem.b.shape[0]
+        method, options = target["method"], target["method_options"]
         with single_thread_if_small(work, self.problem.device):
-            reg_arr, f, native, x, crit = xf.path_tensors(
-                self.problem, self.reg, self.method, criteria=False, **self.method_options
-            )
-        return xf.to_dataset(self.problem, reg_arr, f, native, x, crit, self.method, scalar=True)
+            reg_arr, f, native, x, crit = xf.path_tensors(self.problem, target["reg"], method, criteria=False, **options)
+        return RegularizationStep(reg_arr, f, native, x, crit, method, options)
 
-    @property
-    def path(self) -> xr.Dataset:
-        """The whole path over ``reg_grid`` for the current method, computed once."""
-        key = (self.method, tuple(sorted(self.method_options.items())))
-        if key not in self._paths:
-            reg_arr, f, native, x, crit = xf.path_tensors(
-                self.problem, self.reg_grid, self.method, **self.method_options
-            )
-            self._paths[key] = xf.to_dataset(self.problem, reg_arr, f, native, x, crit, self.method, scalar=False)
-        return self._paths[key]
+    def to_dataset(self, st: RegularizationStep) -> xr.Dataset:
+        """The solution, norms and filter factors for one ``reg``, labelled as
+        :func:`spectrakit.regularize` labels a scalar ``reg``."""
+        return xf.to_dataset(self.problem, st.reg, st.f, st.native, st.x, st.crit, st.method, scalar=True)
 
-    def choices(self) -> dict[str, float]:
-        """Each criterion's choice of reg on the grid (the discrepancy principle needs noise_norm)."""
-        path = self._single_rhs(self.path)
-        out = {}
-        for criterion in CRITERIA:
-            if criterion == "discrepancy" and "discrepancy" not in path:
-                continue  # the noise level is unknown
-            out[criterion] = xf.choose(path, criterion)
-        return out
+    def _path_key(self, target: dict):
+        return (target["method"], tuple(sorted(target["method_options"].items())))
+
+    def _compute_path(self, target: dict) -> xr.Dataset:
+        """The whole path over ``reg_grid`` for a method: every criterion in one batch."""
+        method, options = target["method"], target["method_options"]
+        reg_arr, f, native, x, crit = xf.path_tensors(self.problem, self.reg_grid, method, **options)
+        return xf.to_dataset(self.problem, reg_arr, f, native, x, crit, method, scalar=False)

@@ -40,8 +40,8 @@ import xarray as xr
 
 from ..core import spectral
 from ..core import fourier as cfour
-from ..core.checks import check_reg
 from ..core.threads import single_thread_if_small
+from ._session import FilterSession
 from ..xr.bridge import compute_settings, shape_of, to_numpy, to_tensor
 from ..xr.fourier import _FOURIER_LOO_NOTE, _centred_transfer, _fourier_axes, _freq_coord
 
@@ -88,7 +88,7 @@ class _Groups(NamedTuple):
     T2: torch.Tensor | None
 
 
-class SpectrumSession:
+class SpectrumSession(FilterSession):
     """Fourier-domain regularization of one signal or image, transformed once, answering
     any ``reg`` and Sobolev order.
 
@@ -159,6 +159,9 @@ class SpectrumSession:
     >>> bool(session.path["error_norm"].sel(reg=session.choices()["gcv"]) < 1.3 * best)
     True
     """
+
+    criteria = CRITERIA
+    _settings = ("reg", "sobolev")
 
     def __init__(
         self, da, dims=None, *, mode="smooth", kernel=None, x_true=None, noise_norm=None, reg=None,
@@ -257,13 +260,9 @@ class SpectrumSession:
         self._group_cache: _Groups | None = None
         # |X|^2 with the half grid's weights: every norm of a step is a weighted sum of it
         self._wx_half = self._w_half * (self._X_half.real.square() + self._X_half.imag.square())
-        self._paths: dict = {}
-        self.reg_grid = self._default_grid() if reg_grid is None else check_reg(reg_grid)
-        if self.reg_grid.shape[0] < 3:
-            raise ValueError("reg_grid needs at least 3 values to score the path.")
-        if reg is None:
-            reg = self._choose(self.path, "gcv")
-        self.reg = float(check_reg(reg)[0])
+        self.reg = math.nan  # none in force until the first choice
+        self._set_grid(reg_grid, self._default_grid)
+        self.reg = self._scalar_reg(self._default_reg() if reg is None else reg, math.nan)
 
     # ------------------------------------------------------------------ set-up
 
@@ -350,24 +349,19 @@ class SpectrumSession:
 
     # ------------------------------------------------------------------ answers
 
-    def _target(self, reg, sobolev) -> tuple[float, float | None]:
-        if reg is None:
-            reg = self.reg
-        arr = check_reg(reg)
-        if np.ndim(reg) != 0:
-            raise ValueError(f"reg must be a scalar in update (use .path for a grid); got shape {arr.shape}.")
+    def _target(self, reg=None, sobolev=None) -> dict:
         if sobolev is not None and self.mode == "lowpass":
             raise ValueError("sobolev does not apply to mode='lowpass'.")
         p = self.sobolev if sobolev is None else self._check_sobolev(sobolev)
-        return float(arr[0]), p
+        return dict(reg=self._scalar_reg(reg, self.reg), sobolev=p)
 
-    def step(self, reg=None, sobolev=None) -> Step:
-        """One reg (and Sobolev order) as tensors on the device: the fast path of :meth:`update`.
+    def _solve(self, target: dict) -> Step:
+        """One reg (and Sobolev order) as tensors on the device (:meth:`solve`, pure).
 
         Costs the filter factors on the half-spectrum, one product, one inverse real FFT
-        and a few sums (no forward FFT). Sets :attr:`reg` and :attr:`sobolev`.
+        and a few sums (no forward FFT).
         """
-        reg, p = self._target(reg, sobolev)
+        reg, p = target["reg"], target["sobolev"]
         s_half, inv_s_half = self._half_s(p)
         work = self.B * self.n * max(1.0, math.log2(self.n))
         with single_thread_if_small(work, self.device):
@@ -388,7 +382,6 @@ class SpectrumSession:
             err = None
             if self._x_true is not None:
                 err = torch.linalg.vector_norm((x - self._x_true).reshape(self.B, -1), dim=-1)
-        self.reg, self.sobolev = reg, p
         return Step(reg, p, x, f, res_sq.sqrt(), sol_sq.sqrt(), gcv, err)
 
     def update(self, reg=None, sobolev=None) -> xr.Dataset:
@@ -402,10 +395,10 @@ class SpectrumSession:
         ``gcv`` and, when known, ``error_norm`` and ``discrepancy``; ``filter_factors``
         over ``freq_<dim>`` (fftshifted, cycles per coordinate unit) with coordinate
         ``s`` (sigma, the square root of the filter's argument). Computed from the cached
-        spectra: no forward FFT. ``sobolev`` changes the penalty (kept for later calls).
+        spectra: no forward FFT. ``reg`` and ``sobolev`` become the ones in force (or,
+        if it raises, nothing changes). :meth:`solve` gives the same as tensors.
         """
-        st = self.step(reg, sobolev)
-        return self.to_dataset(st)
+        return super().update(reg, sobolev)
 
     def to_dataset(self, st: Step) -> xr.Dataset:
         """Label a :class:`Step` as :func:`spectrakit.smooth` labels a scalar reg."""
@@ -481,18 +474,14 @@ class SpectrumSession:
         solutions over the whole grid would cost ``len(reg_grid)`` images; use
         :meth:`update` for one reg). :func:`spectrakit.choose` works on it.
         """
-        p = self.sobolev if sobolev is None else self._check_sobolev(sobolev)
-        if self.mode == "lowpass":
-            p = None
-        key = (p, spectral.method_name(self.method), tuple(sorted(self.method_options.items())))
-        if key not in self._paths:
-            self._paths[key] = self._compute_path(p)
-        return self._paths[key]
+        return super().path_for(sobolev=sobolev)
 
-    @property
-    def path(self) -> xr.Dataset:
-        """:meth:`path_for` the current Sobolev order."""
-        return self.path_for(self.sobolev)
+    def _path_key(self, target: dict):
+        p = None if self.mode == "lowpass" else target["sobolev"]
+        return (p, spectral.method_name(self.method), tuple(sorted(self.method_options.items())))
+
+    def _compute_path(self, target: dict) -> xr.Dataset:
+        return self._path_at(None if self.mode == "lowpass" else target["sobolev"])
 
     def _groups(self, p) -> tuple[_Groups, torch.Tensor]:
         """The spectrum compressed to its distinct values of ``s`` (exact, no binning), and
@@ -549,7 +538,7 @@ class SpectrumSession:
         )
         return crit, crit.pop("trace")
 
-    def _compute_path(self, p) -> xr.Dataset:
+    def _path_at(self, p) -> xr.Dataset:
         groups, s = self._groups(p)
         reg_arr = self.reg_grid
         reg_t = torch.as_tensor(reg_arr, dtype=self.dtype, device=self.device)
@@ -590,34 +579,11 @@ class SpectrumSession:
         ds.attrs.update(self._attrs(p))
         return ds
 
-    @staticmethod
-    def _single(path: xr.Dataset) -> xr.Dataset:
-        extra = {d: 0 for d in path["residual_norm"].dims if d != "reg"}
-        return path.isel(extra) if extra else path
-
-    @classmethod
-    def _choose(cls, path, criterion):
-        from ..xr.filtering import choose
-
-        return choose(cls._single(path), criterion)
-
     def choices(self, sobolev=None) -> dict[str, float]:
         """Each criterion's choice of reg on the grid (first signal of a batch):
         ``gcv``, ``loo``, ``lcurve`` and, with ``noise_norm``, ``discrepancy``; with
         ``x_true`` also ``min_error`` (the best reg on the grid)."""
-        path = self._single(self.path_for(sobolev))
-        out = {}
-        for criterion in CRITERIA:
-            if criterion == "discrepancy" and "discrepancy" not in path:
-                continue
-            try:
-                out[criterion] = self._choose(path, criterion)
-            except ValueError:
-                continue  # e.g. no reg on the grid reaches the noise level
-        if "error_norm" in path:
-            err = path["error_norm"].values
-            out["min_error"] = float(path["reg"].values[int(np.nanargmin(err))])
-        return out
+        return super().choices(sobolev=sobolev)
 
     # ------------------------------------------------------------------ display helpers
 

@@ -42,6 +42,7 @@ from ..core.threads import single_thread_if_small
 from ..xr.bridge import compute_settings, to_numpy, to_tensor
 from ..xr.filtering import choose
 from ._cache import LRUCache
+from ._session import FilterSession, Session
 
 __all__ = [
     "GraphSpectrumSession",
@@ -208,7 +209,7 @@ class SpectrumStep:
     ``labels`` (n,) int64 the clusters (numbered in order of first appearance);
     ``inertia`` of the k-means; ``ari`` against the true labels (None when unknown);
     ``method`` the eigensolver; ``n_components`` the connected components (None where not
-    computed).
+    computed); ``n_clusters_given`` whether ``n_clusters`` was given (else the eigengap's).
     """
 
     param: Any
@@ -222,9 +223,10 @@ class SpectrumStep:
     ari: float | None
     method: str
     n_components: int | None
+    n_clusters_given: bool
 
 
-class GraphSpectrumSession:
+class GraphSpectrumSession(Session):
     """Spectral clustering of points (or of a given graph) with a live graph parameter and
     number of clusters.
 
@@ -303,6 +305,8 @@ class GraphSpectrumSession:
     (('node',), 2)
     """
 
+    _settings = ("k", "bandwidth", "n_clusters")
+
     def __init__(
         self, points, *, graph="knn", k=10, bandwidth=None, kind="symmetric", n_eigs=None, n_clusters=None,
         max_clusters=None, labels=None, symmetrize="max", include_self=False, normalize_rows=True, n_init=10, seed=0,
@@ -368,7 +372,7 @@ class GraphSpectrumSession:
         self._spectra = LRUCache(_CACHE)
         self._clusters = LRUCache(8 * _CACHE)
         self.n_spectra = 0  # graph spectra computed (cache misses)
-        self.step()  # the first answer: any problem with the data shows here
+        self.solve()  # the first answer: any problem with the data shows here
 
     # ------------------------------------------------------------------ checks
 
@@ -387,7 +391,7 @@ class GraphSpectrumSession:
                        f" (0 for the eigengap; at most n_eigs = {self.n_eigs})")
         return None if c == 0 else c
 
-    def _target(self, k, bandwidth, n_clusters):
+    def _target(self, k=_KEEP, bandwidth=_KEEP, n_clusters=_KEEP) -> dict:
         if k is not _KEEP and k is not None:
             if self.graph != "knn":
                 raise ValueError(f"k applies to graph='knn'; this session's graph is {self.graph!r}.")
@@ -401,7 +405,7 @@ class GraphSpectrumSession:
         else:
             bandwidth = self.bandwidth
         c = self.n_clusters if n_clusters is _KEEP else self._check_clusters(n_clusters)
-        return k, bandwidth, c
+        return dict(k=k, bandwidth=bandwidth, n_clusters=c)
 
     # ------------------------------------------------------------------ answers
 
@@ -435,21 +439,20 @@ class GraphSpectrumSession:
 
         return self._clusters.get_or_compute((param, c), compute)
 
-    def step(self, k=_KEEP, bandwidth=_KEEP, n_clusters=_KEEP) -> SpectrumStep:
-        """One answer as tensors (the fast path of :meth:`update`); sets the state in force.
+    def _solve(self, target: dict) -> SpectrumStep:
+        """One answer as tensors (:meth:`solve`; changes no setting).
 
         A new graph parameter costs the graph and its eigenpairs (once; then cached); a
         new ``n_clusters`` one k-means on the cached eigenvectors.
         """
-        k, bandwidth, c = self._target(k, bandwidth, n_clusters)
+        k, bandwidth, c = target["k"], target["bandwidth"], target["n_clusters"]
         param = k if self.graph == "knn" else bandwidth
         spec = self.spectrum(param)
         used = spec.eigengap if c is None else c
         labels, inertia = self._cluster(param, spec, used)
         ari = None if self.true_labels is None else adjusted_rand_index(self.true_labels, to_numpy(labels))
-        self.k, self.bandwidth, self.n_clusters = k, bandwidth, c
         return SpectrumStep(param, spec.values, spec.vectors, spec.gaps, spec.eigengap, used, labels, inertia,
-                            ari, spec.method, spec.n_components)
+                            ari, spec.method, spec.n_components, c is not None)
 
     def update(self, k=_KEEP, bandwidth=_KEEP, n_clusters=_KEEP) -> xr.Dataset:
         """The spectrum, embedding and clusters for a graph parameter and number of clusters.
@@ -460,9 +463,9 @@ class GraphSpectrumSession:
         eigenvectors, ``labels`` (sample) and, when known, ``true_labels``; attrs record the
         graph, its parameter, ``kind``, ``eigengap`` (the eigengap's choice),
         ``n_clusters`` (the number used), ``ari`` (when labels are known), ``inertia``,
-        the eigensolver ``method`` and ``n_components``.
+        the eigensolver ``method`` and ``n_components``. Atomic: if it raises, nothing changes.
         """
-        return self.to_dataset(self.step(k, bandwidth, n_clusters))
+        return super().update(k, bandwidth, n_clusters)
 
     def to_dataset(self, st: SpectrumStep) -> xr.Dataset:
         """Label a :class:`SpectrumStep`."""
@@ -485,7 +488,7 @@ class GraphSpectrumSession:
         ds["labels"].attrs["long_name"] = "cluster (numbered in order of first appearance)"
         attrs = dict(
             graph=self.graph, kind=self.kind, eigengap=st.eigengap, n_clusters=st.n_clusters,
-            n_clusters_from="eigengap" if self.n_clusters is None else "given", inertia=st.inertia,
+            n_clusters_from="given" if st.n_clusters_given else "eigengap", inertia=st.inertia,
             method=st.method, device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
         )
         if self.param_name is not None:
@@ -534,7 +537,7 @@ class FilterStep:
     error_norm: torch.Tensor | None
 
 
-class GraphFilterSession:
+class GraphFilterSession(FilterSession):
     """Filter one noisy graph signal for any ``reg``, exactly or by a Chebyshev polynomial,
     from one eigendecomposition of the Laplacian.
 
@@ -634,6 +637,9 @@ class GraphFilterSession:
     True
     """
 
+    criteria = CRITERIA
+    _settings = ("reg", "order")
+
     def __init__(
         self, graph, signal, *, clean=None, build=None, k=10, bandwidth=None, symmetrize="max", positions=None,
         kind="combinatorial", method="tikhonov", filter_order=None, order=None, lmax=None, reg=None,
@@ -731,13 +737,9 @@ class GraphFilterSession:
             )
         self._grid = self._error_grid()
         self.order = self._check_order(order)
-        self.reg_grid = self._default_grid() if reg_grid is None else check_reg(reg_grid)
-        if self.reg_grid.shape[0] < 3:
-            raise ValueError("reg_grid needs at least 3 values to score the path.")
-        self._paths: dict = {}
-        if reg is None:
-            reg = self._default_reg()
-        self.reg = float(check_reg(reg)[0])
+        self.reg = math.nan  # none in force until the first choice
+        self._set_grid(reg_grid, self._default_grid)
+        self.reg = self._scalar_reg(self._graph_default_reg() if reg is None else reg, math.nan)
 
     # ------------------------------------------------------------------ inputs
 
@@ -787,7 +789,7 @@ class GraphFilterSession:
         lo, hi = 1e-2 / top, 1e2 / float(low.min())
         return np.logspace(math.log10(lo), math.log10(hi), 201)
 
-    def _default_reg(self) -> float:
+    def _graph_default_reg(self) -> float:
         """GCV's choice inside the grid, else ``1 / median(lam)`` (see the ``reg`` parameter)."""
         grid = self.reg_grid
         try:
@@ -827,23 +829,18 @@ class GraphFilterSession:
 
     # ------------------------------------------------------------------ answers
 
-    def _target(self, reg, order):
-        if reg is None:
-            reg = self.reg
-        arr = check_reg(reg)
-        if np.ndim(reg) != 0:
-            raise ValueError(f"reg must be a scalar in update (use .path for a grid); got shape {arr.shape}.")
+    def _target(self, reg=None, order=_KEEP) -> dict:
         order = self.order if order is _KEEP else self._check_order(order)
-        return float(arr[0]), order
+        return dict(reg=self._scalar_reg(reg, self.reg), order=order)
 
-    def step(self, reg=None, order=_KEEP) -> FilterStep:
-        """One reg (and Chebyshev order) as tensors: the fast path of :meth:`update`.
+    def _solve(self, target: dict) -> FilterStep:
+        """One reg (and Chebyshev order) as tensors (:meth:`solve`; changes no setting).
 
         Costs the response on the n eigenvalues (and, for a Chebyshev order K, K + 1
         coefficients and the polynomial on the eigenvalues and the 4000 points of the error
-        grid) and two products with the eigenvectors. Sets :attr:`reg` and :attr:`order`.
+        grid) and two products with the eigenvectors.
         """
-        reg, order = self._target(reg, order)
+        reg, order = target["reg"], target["order"]
         n = self.n
         with single_thread_if_small(2 * n * n, self.device):
             f = self.response(reg)[0]
@@ -861,7 +858,6 @@ class GraphFilterSession:
             sol = ((g * self._beta) ** 2 * self._lam.clamp_min(0)).sum().sqrt()
             gcv = spectral.gcv(res**2, g.sum(), n)
             err = None if self._clean is None else torch.linalg.vector_norm(x - self._clean)
-        self.reg, self.order = reg, order
         return FilterStep(reg, order, x, x_exact, f, p, max_err, eig_err, res, sol, gcv, err)
 
     def update(self, reg=None, order=_KEEP) -> xr.Dataset:
@@ -875,9 +871,10 @@ class GraphFilterSession:
         ``solution_norm`` (``sqrt(x^T L x)``), ``gcv`` and, with the clean signal,
         ``error_norm``; attrs record ``reg``, ``method``, ``kind``, ``order`` ("exact" or
         K), ``lmax`` and, for a Chebyshev order, ``chebyshev_max_error`` (over
-        ``[0, lmax]``) and ``chebyshev_eig_error`` (over the eigenvalues).
+        ``[0, lmax]``) and ``chebyshev_eig_error`` (over the eigenvalues). Atomic: if it
+        raises, nothing changes.
         """
-        return self.to_dataset(self.step(reg, order))
+        return super().update(reg, order)
 
     def to_dataset(self, st: FilterStep) -> xr.Dataset:
         """Label a :class:`FilterStep`."""
@@ -930,18 +927,15 @@ class GraphFilterSession:
         known, ``error_norm``; for a Chebyshev order also ``max_error``. No estimates
         (use :meth:`update`). :func:`spectrakit.choose` works on it.
         """
-        order = self.order if order is _KEEP else self._check_order(order)
-        key = (order, spectral.method_name(self.method), tuple(sorted(self.method_options.items())))
-        if key not in self._paths:
-            self._paths[key] = self._compute_path(order)
-        return self._paths[key]
+        return super().path_for(order=order)
 
-    @property
-    def path(self) -> xr.Dataset:
-        """:meth:`path_for` the order in force."""
-        return self.path_for(self.order)
+    def _path_key(self, target: dict):
+        return target["order"]
 
-    def _compute_path(self, order) -> xr.Dataset:
+    def _compute_path(self, target: dict) -> xr.Dataset:
+        return self._path_at(target["order"])
+
+    def _path_at(self, order) -> xr.Dataset:
         reg_arr = self.reg_grid
         reg_t = torch.as_tensor(reg_arr, dtype=self.dtype, device=self.device)
         n = self.n
@@ -979,16 +973,7 @@ class GraphFilterSession:
     def choices(self, order=_KEEP) -> dict[str, float]:
         """Each criterion's choice of reg on the grid: ``gcv``, ``loo``, ``lcurve`` and,
         with the clean signal, ``min_error`` (the best reg on the grid)."""
-        path = self.path_for(order)
-        out = {}
-        for criterion in CRITERIA:
-            try:
-                out[criterion] = choose(path, criterion)
-            except ValueError:
-                continue  # undefined on this grid (e.g. an L-curve without a corner)
-        if "error_norm" in path:
-            out["min_error"] = float(path["reg"].values[int(np.nanargmin(path["error_norm"].values))])
-        return out
+        return super().choices(order=order)
 
     def coefficients(self) -> xr.Dataset:
         """The graph Fourier coefficients over ``mode`` (coordinate ``eigenvalue``):

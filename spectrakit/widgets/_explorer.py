@@ -42,8 +42,10 @@ class ExplorerBase(ExplorerFront):
 
     * ``_build_controls()`` -> dict of widgets (with :meth:`_reg_controls` in it);
     * ``_build_figures()`` -> ``(figures, traces)``; ``_build_layout()`` -> the widget;
-    * ``_apply(changes)``: sets ``_source``, updates the session (restoring it on error),
-      records the applied state, then calls :meth:`_show_applied`;
+    * ``_session_params(changes)``: the session's settings for a change (the change's
+      values, the rest as the figures show them);
+    * ``_applied(answer, params)``: record the applied state and return what the figures
+      draw (the session's answer, or its labels);
     * ``_draw_path(path, choices)``, ``_draw_reg(out)``, ``_status_parts(out)`` (a list of
       strings) and ``_sync_controls(source)`` (controls follow the applied state, except
       the control the change came from, ``source``).
@@ -56,7 +58,7 @@ class ExplorerBase(ExplorerFront):
         if not (float(reg) > 0 and math.isfinite(float(reg))):
             raise ValueError(f"reg must be finite and > 0 for the explorer's log-scale slider; got {reg!r}.")
         self._reg = float(reg)
-        self._path_key = object()  # the path drawn: none yet
+        self._path_drawn = None  # the path the figures show: none yet
         self._choices: dict = {}
         self._quiet = QuietFlag()
         self._source = None
@@ -108,14 +110,36 @@ class ExplorerBase(ExplorerFront):
 
     # ------------------------------------------------------------------ apply
 
-    def _show_applied(self, out, key, path=None, choices=None) -> None:
-        """Show a change just applied: the path figures when ``path`` is given (a new path,
-        drawn under ``key``), then what every reg move changes, the controls, the status."""
+    #: whether the explorer draws the session's path (its criteria figure)
+    _draws_path = True
+
+    def _apply(self, changes: dict) -> None:
+        """Apply one (coalesced) change: the same code for every explorer.
+
+        The session's path for the new settings (cached by the session; drawn only when it
+        is not the one shown) and its choices are read first, then ``session.apply`` solves
+        and commits atomically: when anything raises, the session and the figures stay as
+        they were (the error goes to the status line), with nothing to restore.
+        """
+        self._source = changes.get("source")
+        params = self._session_params(changes)
+        session = self.session
+        path = choices = None
+        if self._draws_path:
+            new_path = session.path_for(**{k: v for k, v in params.items() if k != "reg"})
+            if new_path is not self._path_drawn:
+                path, choices = new_path, session.choices(**{k: v for k, v in params.items() if k != "reg"})
+        answer = session.apply(**params)
+        self._show_applied(self._applied(answer, params), path, choices)
+
+    def _show_applied(self, out, path=None, choices=None) -> None:
+        """Show a change just applied: the path figures when ``path`` is given (a new path),
+        then what every reg move changes, the controls, the status."""
         self.n_updates += 1
         if path is not None:
             with batch(self.figures.values()):
                 self._draw_path(path, choices)
-            self._path_key = key
+            self._path_drawn = path
         self._draw_reg(out)
         self._sync_controls(self._source)
         self._show_status(out)

@@ -143,8 +143,9 @@ class LearningCurveExplorer(ExplorerBase):
                 )
         super().__init__(session, session.reg if reg is None else reg)
         self._check_reg(self._reg)
-        # checked by the session (None: its value), which is left as it was
-        _, self._alpha, self._beta, self._n, self._noise = session._target(self._reg, alpha, beta, n, noise)
+        # checked by the session (None: its value); solve leaves it as it was
+        first = session.solve(self._reg, alpha, beta, n, noise)
+        self._alpha, self._beta, self._n, self._noise = first.alpha, first.beta, first.n, first.noise
         self._ranges = {
             "alpha": _slider_range(ALPHA_RANGE, self._alpha),
             "beta": _slider_range(BETA_RANGE, self._beta),
@@ -245,17 +246,20 @@ class LearningCurveExplorer(ExplorerBase):
 
     # ------------------------------------------------------------------ apply
 
-    def _apply(self, changes: dict) -> None:
-        self._source = changes.get("source")
+    _draws_path = False  # the error over reg comes with every answer
+
+    def _session_params(self, changes: dict) -> dict:
         # every value explicitly: the explorer, not whoever drove the session last, says what is shown
-        st = self.session.step(
+        return dict(
             reg=float(changes.get("reg", self._reg)), alpha=changes.get("alpha", self._alpha),
             beta=changes.get("beta", self._beta), n=changes.get("n", self._n), noise=changes.get("noise", self._noise),
         )
+
+    def _applied(self, st, params: dict):
         self._step = st
         self._reg, self._alpha, self._beta, self._n, self._noise = st.reg, st.alpha, st.beta, st.n, st.noise
         self._view = self._arrays(st)
-        self._show_applied(st, None)
+        return st
 
     def _arrays(self, st) -> dict:
         """What the figures and the status line show, as numpy arrays (one transfer)."""

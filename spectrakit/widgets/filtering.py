@@ -354,30 +354,20 @@ class RegularizationExplorer(ExplorerBase):
 
     # ------------------------------------------------------------------ apply
 
-    def _apply(self, changes: dict) -> None:
+    def _session_params(self, changes: dict) -> dict:
         method = changes.get("method", self._method)
         opts = self._target_options(method, changes.get("options") or {})
         reg = changes.get("reg", self._reg)
         if method == "landweber" and "n_iter" in opts:
             k = opts.pop("n_iter")
             reg = 1.0 / (self._omega(opts) * float(k))
-        self._source = changes.get("source")
-        session = self.session
-        saved = (session.reg, session.method, dict(session.method_options))
-        key = (method, tuple(sorted(opts.items())))
-        try:
-            out = session.update(reg=reg, method=method, **opts)
-            path = choices = None
-            if key != self._path_key:
-                path, choices = session.path, session.choices()
-        except Exception:
-            # leave the session as the figures show it, ready for the next change
-            session.reg, session.method, session.method_options = saved
-            raise
-        self._reg, self._method = float(session.reg), method
-        self._options[method] = opts
-        self._result = out
-        self._show_applied(out, key, path, choices)
+        return dict(reg=reg, method=method, **opts)
+
+    def _applied(self, answer, params: dict) -> xr.Dataset:
+        self._reg, self._method = float(self.session.reg), params["method"]
+        self._options[self._method] = {k: v for k, v in params.items() if k not in ("reg", "method")}
+        self._result = self.session.to_dataset(answer)
+        return self._result
 
     def _sync_controls(self, source) -> None:
         """Controls follow the applied state, except the control the change came from

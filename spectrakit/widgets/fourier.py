@@ -344,23 +344,12 @@ class SpectrumExplorer(ExplorerBase):
 
     # ------------------------------------------------------------------ apply
 
-    def _apply(self, changes: dict) -> None:
-        reg = float(changes.get("reg", self._reg))
-        p = changes.get("sobolev", self._sobolev)
-        self._source = changes.get("source")
-        session = self.session
-        saved = (session.reg, session.sobolev)
-        try:
-            st = session.step(reg, p)
-            path = choices = None
-            if p != self._path_key:
-                path, choices = session.path_for(p), session.choices(p)
-        except Exception:
-            # leave the session as the figures show it, ready for the next change
-            session.reg, session.sobolev = saved
-            raise
+    def _session_params(self, changes: dict) -> dict:
+        return dict(reg=float(changes.get("reg", self._reg)), sobolev=changes.get("sobolev", self._sobolev))
+
+    def _applied(self, st, params: dict):
         self._reg, self._sobolev, self._step = st.reg, st.sobolev, st
-        self._show_applied(st, p, path, choices)
+        return st
 
     def _sync_controls(self, source) -> None:
         """Controls follow the applied state, except the control the change came from
@@ -492,7 +481,7 @@ class SpectrumExplorer(ExplorerBase):
         return {"signal": sig, "spectrum": spec, "criteria": cr}, traces
 
     def _draw_path(self, path: xr.Dataset, choices: dict) -> None:
-        path = SpectrumSession._single(path)
+        path = self.session.first_signal(path)
         reg = path["reg"].values
         tc = self._traces["criteria"]
         values = {key: path[key].values for key, _ in _CRITERIA_CURVES if key in path}

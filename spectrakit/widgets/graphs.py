@@ -310,17 +310,8 @@ class GraphSpectrumExplorer(ExplorerFront):
         param = changes.get("param", self._param)
         c = changes.get("n_clusters", self._n_clusters or 0)
         self._source = changes.get("source")
-        saved = (s.k, s.bandwidth, s.n_clusters)
-        try:
-            if s.graph == "knn":
-                st = s.step(k=param, n_clusters=c)
-            elif s.graph == "gaussian":
-                st = s.step(bandwidth=param, n_clusters=c)
-            else:
-                st = s.step(n_clusters=c)
-        except Exception:
-            s.k, s.bandwidth, s.n_clusters = saved  # as the figures show it
-            raise
+        params = {"knn": {"k": param}, "gaussian": {"bandwidth": param}}.get(s.graph, {})
+        st = s.apply(n_clusters=c, **params)  # atomic: on an error the session stays as the figures show it
         self._param, self._n_clusters, self._step = st.param, (None if c == 0 else int(c)), st
         self.n_updates += 1
         self._draw(st)
@@ -647,22 +638,12 @@ class GraphFilterExplorer(ExplorerBase):
 
     # ------------------------------------------------------------------ apply
 
-    def _apply(self, changes: dict) -> None:
-        reg = float(changes.get("reg", self._reg))
-        order = changes.get("order", self._order)
-        self._source = changes.get("source")
-        session = self.session
-        saved = (session.reg, session.order)
-        try:
-            st = session.step(reg, order)
-            path = choices = None
-            if order != self._path_key:
-                path, choices = session.path_for(order), session.choices(order)
-        except Exception:
-            session.reg, session.order = saved  # as the figures show it
-            raise
+    def _session_params(self, changes: dict) -> dict:
+        return dict(reg=float(changes.get("reg", self._reg)), order=changes.get("order", self._order))
+
+    def _applied(self, st, params: dict):
         self._reg, self._order, self._step = st.reg, st.order, st
-        self._show_applied(st, order, path, choices)
+        return st
 
     def _sync_controls(self, source) -> None:
         with self._quiet:
