@@ -53,6 +53,11 @@ class Session:
         """The settings in force (what :meth:`update` and :meth:`path` use by default)."""
         return {name: getattr(self, name) for name in self._settings}
 
+    def check(self, *args, **params) -> dict:
+        """The settings a call with these arguments would use, checked (a bad one raises,
+        naming it); changes nothing and computes nothing."""
+        return self._target(*args, **params)
+
     def solve(self, *args, **params):
         """The answer for these settings as tensors on the device; changes nothing.
 

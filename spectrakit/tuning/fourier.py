@@ -88,6 +88,65 @@ class _Groups(NamedTuple):
     T2: torch.Tensor | None
 
 
+class _SpectrumBins:
+    """The half spectrum binned for a plot (first signal of a batch), computed once: 1-D,
+    the one-sided density over ``f > 0``; 2-D, ring averages over the radial frequency
+    (the mean left out: a constant detrend). Host index, then tensors on the device."""
+
+    def __init__(self, session: "SpectrumSession"):
+        s = session
+        w = s._w_half.reshape(-1)
+        if len(s.shape) == 1:
+            freq = np.fft.rfftfreq(s.shape[0], s.spacing[0])
+            index = np.arange(s._half)
+            index[0] = -1  # no zero frequency on a log axis
+            keep = index >= 0
+            index = np.where(keep, np.cumsum(keep) - 1, -1)
+            self.freq = freq[keep]
+            self.sums = True  # one-sided density: weights 2 double the mirrored bins
+        else:
+            ny, nx = s.shape
+            bins = cfour.radial_bins((ny, nx), s.spacing)
+            index = bins.index.reshape(ny, nx)[:, : s._half].reshape(-1).copy()
+            index[0] = -1  # leave the mean out (a constant detrend)
+            used = np.unique(index[index >= 0])
+            remap = -np.ones(len(bins.freq_r), dtype=np.int64)
+            remap[used] = np.arange(used.size)
+            index = np.where(index >= 0, remap[np.maximum(index, 0)], -1)
+            self.freq = bins.freq_r[used]
+            self.sums = False  # two-sided density, averaged over each ring
+        valid = np.flatnonzero(index >= 0)
+        self.valid = torch.as_tensor(valid, device=s.device)
+        self.index = torch.as_tensor(index[valid], device=s.device)
+        self.n = int(self.freq.size)
+        self.w = w.index_select(0, self.valid)
+        self.counts = self.w.new_zeros(self.n).index_add_(0, self.index, self.w)
+        self.P_half = s.power()
+        c = s._c_half
+        self.c_abs2 = None if c is None else c.real.square() + c.imag.square()
+        self.data = self.power(self.P_half)
+        self.truth = None if s._X_true_half is None else self.power(s.power(s._X_true_half[0]))
+        self.kernel = None if s._a is None else self.average(s._a[..., : s._half].abs())
+
+    def _sum(self, values: torch.Tensor) -> torch.Tensor:
+        v = values.reshape(-1).index_select(0, self.valid) * self.w
+        return v.new_zeros(self.n).index_add_(0, self.index, v)
+
+    def power(self, P: torch.Tensor) -> np.ndarray:
+        sums = self._sum(P)
+        return to_numpy(sums if self.sums else sums / self.counts).astype(float)
+
+    def average(self, values: torch.Tensor) -> np.ndarray:
+        return to_numpy(self._sum(values) / self.counts).astype(float)
+
+    def result(self, f_half: torch.Tensor) -> np.ndarray:
+        """The power of the result: the data's power times ``|h / a|**2``."""
+        gain = f_half.square()
+        if self.c_abs2 is not None:
+            gain = gain * self.c_abs2
+        return self.power(self.P_half * gain)
+
+
 class SpectrumSession(FilterSession):
     """Fourier-domain regularization of one signal or image, transformed once, answering
     any ``reg`` and Sobolev order.
@@ -256,6 +315,7 @@ class SpectrumSession(FilterSession):
             )
 
         self._s_cache: dict = {}
+        self._view_bins = None  # spectrum_view's bins, on first use
         self._half_cache = None
         self._group_cache: _Groups | None = None
         # |X|^2 with the half grid's weights: every norm of a step is a weighted sum of it
@@ -451,10 +511,33 @@ class SpectrumSession(FilterSession):
             out["noise_norm"] = float(self._noise[0])
         return out
 
-    def radial_bins(self):
-        """The rings of ``|f|`` over the session's 2-D grid (:func:`spectrakit.core.fourier.radial_bins`
-        with its shape and spacing): what a ring average of its spectra sums over."""
-        return cfour.radial_bins(tuple(self.shape), self.spacing)
+    def spectrum_view(self, answer: Step | None = None) -> dict:
+        """What a spectrum plot shows, as numpy arrays (first signal of a batch), binned
+        once: ``freq`` (1-D: the one-sided density over ``f > 0``; 2-D: ring averages over
+        the radial frequency), ``data`` the data's power, ``truth`` the true signal's (or
+        None), ``kernel`` the blur's ``|a_k|`` (or None) and, for an answer of :meth:`solve`,
+        ``result`` the filtered signal's power and ``response`` the filter factors.
+        Powers are ``|X|**2 * prod(spacing) / N`` (the periodogram's density scaling)."""
+        if self._view_bins is None:
+            self._view_bins = _SpectrumBins(self)
+        b = self._view_bins
+        out = dict(freq=b.freq, data=b.data, truth=b.truth, kernel=b.kernel)
+        if answer is not None:
+            out.update(result=b.result(answer.f_half), response=b.average(answer.f_half))
+        return out
+
+    def signals(self) -> dict:
+        """The first signal of a batch on the device: ``data`` and ``truth`` (or None)."""
+        return dict(data=self._b[0], truth=None if self._x_true is None else self._x_true[0])
+
+    def axis_values(self) -> list:
+        """The coordinate values along each of :attr:`dims` (sample indices without one)."""
+        out = []
+        for d, n in zip(self.dims, self.shape):
+            c = self._coords.get(d)
+            out.append(np.asarray(c.values, dtype=float) if c is not None and c.dims == (d,)
+                       else np.arange(n, dtype=float))
+        return out
 
     def threads(self):
         """A context in which torch uses one thread when the session's arrays are small

@@ -377,6 +377,12 @@ class GraphSpectrumSession(Session):
     # ------------------------------------------------------------------ checks
 
     @property
+    def adjacency(self):
+        """The given graph's adjacency (torch, dense or sparse); None for a graph built from
+        points (it changes with the graph parameter)."""
+        return self._W
+
+    @property
     def param(self):
         """The graph parameter in force (``k``, ``bandwidth`` or None)."""
         return self.k if self.graph == "knn" else self.bandwidth

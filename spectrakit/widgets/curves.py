@@ -143,9 +143,9 @@ class LearningCurveExplorer(ExplorerBase):
                 )
         super().__init__(session, session.reg if reg is None else reg)
         self._check_reg(self._reg)
-        # checked by the session (None: its value); solve leaves it as it was
-        first = session.solve(self._reg, alpha, beta, n, noise)
-        self._alpha, self._beta, self._n, self._noise = first.alpha, first.beta, first.n, first.noise
+        # checked by the session (None: its value), which is left as it was
+        first = session.check(self._reg, alpha, beta, n, noise)
+        self._alpha, self._beta, self._n, self._noise = (first[k] for k in ("alpha", "beta", "n", "noise"))
         self._ranges = {
             "alpha": _slider_range(ALPHA_RANGE, self._alpha),
             "beta": _slider_range(BETA_RANGE, self._beta),

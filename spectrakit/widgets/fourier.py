@@ -221,87 +221,23 @@ class SpectrumExplorer(ExplorerBase):
     def spectrum_view(self):
         """What the spectrum figure shows for the current step, as numpy arrays:
         ``(freq, P_data, P_x, h)`` (1-D: one-sided density over ``f > 0``; 2-D: ring
-        averages over the radial frequency)."""
-        st = self._step
-        return self._freq, self._p_data, self._reduce_power(self._result_half(st)), self._reduce_avg(st.f_half)
+        averages over the radial frequency): the session's
+        :meth:`~spectrakit.tuning.SpectrumSession.spectrum_view`."""
+        view = self.session.spectrum_view(self._step)
+        return view["freq"], view["data"], view["result"], view["response"]
 
-    # ------------------------------------------------------------------ views of the spectrum
+    # ------------------------------------------------------------------ views of the data
 
     def _prepare_views(self) -> None:
-        """Bins of the half spectrum for the spectrum figure, computed once (host numpy
-        index, then tensors on the session's device)."""
+        """What every step shares: the binned spectra of the data (and truth, kernel) and
+        the signals' views, computed once."""
         s = self.session
-        dev = s.device
-        half = s._half
-        w = s._w_half.reshape(-1)
-        if self.ndim == 1:
-            freq = np.fft.rfftfreq(s.shape[0], s.spacing[0])
-            index = np.arange(half)
-            index[0] = -1  # no zero frequency on a log axis
-            keep = index >= 0
-            remap = np.cumsum(keep) - 1
-            index = np.where(keep, remap, -1)
-            self._freq = freq[keep]
-            self._power_sums = True  # one-sided density: weights 2 double the mirrored bins
-        else:
-            ny, nx = s.shape
-            bins = s.radial_bins()
-            full = bins.index.reshape(ny, nx)
-            index = full[:, :half].reshape(-1).copy()
-            index[0] = -1  # leave the mean out (a constant detrend)
-            used = np.unique(index[index >= 0])
-            remap = -np.ones(len(bins.freq_r), dtype=np.int64)
-            remap[used] = np.arange(used.size)
-            index = np.where(index >= 0, remap[np.maximum(index, 0)], -1)
-            self._freq = bins.freq_r[used]
-            self._power_sums = False  # two-sided density, averaged over each ring
-        valid = np.flatnonzero(index >= 0)
-        self._bin_valid = torch.as_tensor(valid, device=dev)
-        self._bin_index = torch.as_tensor(index[valid], device=dev)
-        self._n_bins = int(self._freq.size)
-        wv = w.index_select(0, self._bin_valid)
-        self._bin_w = wv
-        self._bin_counts = wv.new_zeros(self._n_bins).index_add_(0, self._bin_index, wv)
-        self._P_half = s.power()
-        self._c_abs2 = None if s._c_half is None else s._c_half.real.square() + s._c_half.imag.square()
-        self._p_data = self._reduce_power(self._P_half)
-        self._p_true = None
-        if s._X_true_half is not None:
-            self._p_true = self._reduce_power(s.power(s._X_true_half[0]))
-        self._kernel_abs = None
-        if s._a is not None:
-            self._kernel_abs = self._reduce_avg(s._a[..., :half].abs())
-        self._signal_axes = self._axis_values()
-        self._data_view = self._image_view(s._b[0])
-        self._true_view = None if s._x_true is None else self._image_view(s._x_true[0])
-
-    def _bin_sum(self, values: torch.Tensor) -> torch.Tensor:
-        v = values.reshape(-1).index_select(0, self._bin_valid) * self._bin_w
-        return v.new_zeros(self._n_bins).index_add_(0, self._bin_index, v)
-
-    def _reduce_power(self, P: torch.Tensor) -> np.ndarray:
-        sums = self._bin_sum(P)
-        out = sums if self._power_sums else sums / self._bin_counts
-        return out.detach().cpu().numpy().astype(float)
-
-    def _reduce_avg(self, values: torch.Tensor) -> np.ndarray:
-        return (self._bin_sum(values) / self._bin_counts).detach().cpu().numpy().astype(float)
-
-    def _result_half(self, st) -> torch.Tensor:
-        """The power of the result on the half grid: the data's power times ``|h / a|**2``."""
-        gain = st.f_half.square()
-        if self._c_abs2 is not None:
-            gain = gain * self._c_abs2
-        return self._P_half * gain
-
-    def _axis_values(self):
-        s = self.session
-        out = []
-        for d, n in zip(s.dims, s.shape):
-            c = s._coords.get(d)
-            values = np.asarray(c.values, dtype=float) if c is not None and c.dims == (d,) else np.arange(n, dtype=float)
-            out.append(values)
-        return out
+        view = s.spectrum_view()
+        self._freq, self._p_data, self._p_true, self._kernel_abs = view["freq"], view["data"], view["truth"], view["kernel"]
+        self._signal_axes = s.axis_values()
+        signals = s.signals()
+        self._data_view = self._image_view(signals["data"])
+        self._true_view = None if signals["truth"] is None else self._image_view(signals["truth"])
 
     def _image_view(self, t: torch.Tensor) -> np.ndarray:
         """1-D: the values; 2-D: block-averaged to at most max_pixels a side (float32)."""
@@ -504,8 +440,8 @@ class SpectrumExplorer(ExplorerBase):
             else:
                 t.z = image_payload(view)
         with self.session.threads():
-            p_x = self._reduce_power(self._result_half(st))
-            h = self._reduce_avg(st.f_half)
+            view = self.session.spectrum_view(st)
+        p_x, h = view["result"], view["response"]
         with figs["spectrum"].batch_update():
             ts = self._traces["spectrum"]
             ts["x"].y = positive(p_x)

@@ -177,16 +177,11 @@ class GraphSpectrumExplorer(ExplorerFront):
             session = GraphSpectrumSession(points_or_session, n_clusters=n_clusters, device=device, **kw)
         self.session = session
         s = session
-        self._param = s.param
-        if k is not None:
-            if s.graph != "knn":
-                raise ValueError(f"k applies to graph='knn'; this session's graph is {s.graph!r}.")
-            self._param = s._check_k(k)
-        if bandwidth is not None:
-            if s.graph != "gaussian":
-                raise ValueError(f"bandwidth applies to graph='gaussian'; this session's graph is {s.graph!r}.")
-            self._param = float(bandwidth)
-        self._n_clusters = s.n_clusters if n_clusters is None else s._check_clusters(n_clusters)
+        # checked by the session (None: its value), which is left as it was
+        first = s.check(**{name: value for name, value in dict(k=k, bandwidth=bandwidth, n_clusters=n_clusters).items()
+                           if value is not None})
+        self._param = first["k"] if s.graph == "knn" else first["bandwidth"]
+        self._n_clusters = first["n_clusters"]
         self._k_max = None
         if s.graph == "knn":
             top = min(s.n - 1, max(30, 2 * int(self._param))) if k_max is None else int(k_max)
@@ -247,7 +242,7 @@ class GraphSpectrumExplorer(ExplorerFront):
             if "k" not in self.controls:
                 raise ValueError(f"k applies to graph='knn'; this explorer's graph is {s.graph!r}.")
             control = self.controls["k"]
-            k = s._check_k(k)
+            k = s.check(k=k)["k"]
             if not control.min <= k <= control.max:
                 raise ValueError(f"k must be in [{control.min}, {control.max}] (the slider's range); got {k}.")
         if bandwidth is not None:
@@ -421,7 +416,7 @@ class GraphSpectrumExplorer(ExplorerFront):
         return {"eigenvalues": eig, "embedding": emb, "data": data}, traces
 
     def _adjacency_numpy(self) -> np.ndarray:
-        W = self.session._W
+        W = self.session.adjacency
         W = W.to_dense() if W.is_sparse else W
         A = W.detach().cpu().double().numpy().copy()
         np.fill_diagonal(A, 0.0)
@@ -562,12 +557,12 @@ class GraphFilterExplorer(ExplorerBase):
             if signal is None:
                 raise TypeError("signal is required: the noisy graph signal (n,) to filter.")
             session = GraphFilterSession(graph_or_session, signal, reg=reg, device=device, **session_kwargs)
-        order = session.order if order is None else (None if order == "exact" else session._check_order(order))
+        order = session.order if order is None else (None if order == "exact" else session.check(order=order)["order"])
         super().__init__(session, session.reg if reg is None else float(reg))
         self._order = order
         self._orders = sorted({int(o) for o in orders} | ({order} if order is not None else set()))
         for o in self._orders:
-            session._check_order(o)
+            session.check(order=o)
         self._step = None
         coef = session.coefficients()
         self._lam = session.eigenvalues
