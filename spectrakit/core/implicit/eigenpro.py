@@ -186,6 +186,7 @@ def eigenpro_gd(
 
     Examples
     --------
+    >>> from spectrakit.core.implicit import first_step_below
     >>> gen = torch.Generator().manual_seed(0)
     >>> x = torch.rand(300, 2, generator=gen, dtype=torch.float64)
     >>> K = torch.exp(-torch.cdist(x, x) / 0.5)  # Laplace kernel
@@ -194,7 +195,6 @@ def eigenpro_gd(
     >>> fast = eigenpro_gd(K, y, k=10, steps=100)
     >>> round(fast.speedup, 1)  # lambda_1 / lambda_11
     38.9
-    >>> from spectrakit.core.implicit import first_step_below
     >>> int(first_step_below(plain.mse, 3e-3)), int(first_step_below(fast.mse, 3e-3))
     (1015, 26)
     >>> float((fast.mse - fast.predicted_mse).abs().max()) < 1e-12  # the closed form
