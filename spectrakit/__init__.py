@@ -8,30 +8,18 @@ spectrum with one strength ``reg``, and watch solutions and criteria move.
 >>> path = spectrakit.regularize(ds["A"], ds["b"], reg=np.logspace(-10, 0, 41), device="cpu")
 >>> reg = spectrakit.choose(path, "gcv")
 
-The widgets live in :mod:`spectrakit.widgets` (``from spectrakit.widgets import
+Every capability's labelled functions (:mod:`spectrakit.xr`) and every session
+(:mod:`spectrakit.tuning`) are here. The widgets live in :mod:`spectrakit.widgets` (``from spectrakit.widgets import
 RegularizationExplorer``) and are never imported by ``import spectrakit``.
 """
 
 from . import datasets
+from . import tuning as _tuning
+from . import xr as _xr
 from .options import get_options, set_options
-from .tuning import RegularizationSession, SpectrumSession, TrainingSession
-from .xr import blur, choose, deconvolve, lowpass, picard, regularize, regularize_kernel, smooth
+from .tuning import *  # noqa: F401,F403  (every session)
+from .xr import *  # noqa: F401,F403  (every capability's labelled functions)
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "regularize",
-    "regularize_kernel",
-    "choose",
-    "picard",
-    "smooth",
-    "deconvolve",
-    "lowpass",
-    "blur",
-    "RegularizationSession",
-    "SpectrumSession",
-    "TrainingSession",
-    "set_options",
-    "get_options",
-    "datasets",
-]
+__all__ = [*_xr.__all__, *_tuning.__all__, "set_options", "get_options", "datasets"]
