@@ -52,6 +52,7 @@ __all__ = [
     "fftfreq",
     "rfftfreq",
     "wavenumbers_squared",
+    "half_spectrum_weights",
     "get_window",
     "detrend",
     "periodogram",
@@ -404,6 +405,20 @@ def _onesided_factor(n: int, nfft: int, scale: float, dtype, device) -> torch.Te
     if nfft % 2 == 0:
         factor[-1] = scale
     return factor
+
+
+def half_spectrum_weights(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
+    """How many frequencies of a length-``n`` DFT each bin of its half spectrum
+    (:func:`torch.fft.rfft`, ``n // 2 + 1`` bins) stands for: 1 for the mean (and the
+    Nyquist bin of an even ``n``), 2 for the others (Hermitian symmetry of real data).
+    A sum over the full spectrum is the half spectrum's sum with these weights.
+
+    Examples
+    --------
+    >>> half_spectrum_weights(4).tolist(), half_spectrum_weights(5).tolist()
+    ([1.0, 2.0, 1.0], [1.0, 2.0, 2.0])
+    """
+    return _onesided_factor(n // 2 + 1, n, 1.0, dtype, device)
 
 
 def _scale_onesided_(P: torch.Tensor, scale: float, nfft: int, onesided: bool) -> torch.Tensor:

@@ -290,7 +290,7 @@ class SpectrumSession(FilterSession):
         self._X_half = cfour.rfftn(self._b, self._axes)  # the one FFT of the data (half spectrum)
         self._k2 = cfour.wavenumbers_squared(self.shape, self.spacing, device=self.device, dtype=self.dtype)
         # weights of the half grid in sums over the full grid (Hermitian symmetry)
-        w = cfour._onesided_factor(self._half, self.shape[-1], 1.0, self.dtype, self.device)
+        w = cfour.half_spectrum_weights(self.shape[-1], self.dtype, self.device)
         self._w_half = w.expand(self.shape[:-1] + (self._half,))
         self._a = self._a2 = None  # kernel DFT a_k and |a_k|**2 (full grid)
         self._c_half = None  # 1/a_k on the half grid (0 where a_k == 0)

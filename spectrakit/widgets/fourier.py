@@ -170,7 +170,7 @@ class SpectrumExplorer(ExplorerBase):
             raise ValueError("sobolev does not apply to mode='lowpass'.")
         super().__init__(session, session.reg if reg is None else float(reg))
         self.ndim = len(session.dims)
-        self._sobolev = session.sobolev if sobolev is None else SpectrumSession._check_sobolev(sobolev)
+        self._sobolev = session.check(sobolev=sobolev)["sobolev"]  # checked (None: the session's)
         self.max_pixels = int(max_pixels)
         if self.max_pixels < 8:
             raise ValueError(f"max_pixels must be at least 8; got {max_pixels!r}.")
