@@ -42,7 +42,7 @@ from ..core import filtering as cf
 from ..core import fourier as cfour
 from ..core.checks import check_reg
 from ..core.threads import single_thread_if_small
-from ..xr.bridge import compute_settings, shape_of, to_numpy, to_tensor
+from ..xr._apply import compute_settings, shape_of, to_numpy, to_tensor
 from ..xr.fourier import _FOURIER_LOO_NOTE, _centred_transfer, _fourier_axes, _freq_coord
 
 __all__ = ["SpectrumSession", "MODES"]

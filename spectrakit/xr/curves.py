@@ -1,7 +1,7 @@
 """Learning-curve theory on labelled results: the deterministic equivalents, their
 Monte-Carlo counterparts, random-features ridge and model collapse as xarray Datasets.
 
-Each function converts its inputs through :mod:`spectrakit.xr.bridge` (numpy and xarray
+Each function converts its inputs through :mod:`spectrakit.xr._apply` (numpy and xarray
 go where :func:`spectrakit.set_options` or the automatic choice says, in float64; a
 tensor stays on its device), calls :mod:`spectrakit.core.curves` and labels the result.
 The conventions (``reg`` = scikit-learn's alpha, modes, ``coefs``, excess risk) are that
@@ -32,7 +32,7 @@ import xarray as xr
 
 from ..core import curves as core
 from ..core.checks import check_reg
-from .bridge import compute_settings, raw, to_numpy, to_tensor
+from ._apply import compute_settings, raw, settings_attrs, to_numpy, to_tensor
 
 __all__ = [
     "learning_curve",
@@ -146,10 +146,6 @@ def _dataset(fields: dict, lead: tuple, grids: dict, attrs: dict, lam=None, extr
     return ds
 
 
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
-
-
 # --------------------------------------------------------------------- theory curves
 
 
@@ -201,7 +197,7 @@ def learning_curve(
     n_arr, n_dims = _grid_of(n, "n")
     p_arr, p_dims = _grid_of(value, name, method)
     n_t, p_t = torch.as_tensor(n_arr), torch.as_tensor(p_arr)
-    attrs = {"method": method, "noise": float(noise), **_settings(lam)}
+    attrs = {"method": method, "noise": float(noise), **settings_attrs(lam.device, lam.dtype)}
     if method == "ridge":
         result = core.ridge_learning_curve(lam, c, noise, n_t, p_t)
         attrs["approximation"] = "deterministic equivalent (exact as n and P grow)"
@@ -252,7 +248,7 @@ def monte_carlo_curve(
                                     method=method, lr=lr, trials=trials, seed=seed)
     fields = result._asdict()
     fields["test_mse"] = result.error + float(noise) ** 2
-    attrs = {"method": method, "noise": float(noise), "trials": int(trials), "seed": seed, **_settings(lam)}
+    attrs = {"method": method, "noise": float(noise), "trials": int(trials), "seed": seed, **settings_attrs(lam.device, lam.dtype)}
     if method in ("gd", "flow"):
         attrs["lr"] = float(1.0 / float(lam.max()) if lr is None else lr)
     if seed is None:
@@ -297,7 +293,7 @@ def optimal_learning_curve(
     ds["errors"].attrs["long_name"] = _LONG_NAMES["error"]
     if not n_dims:
         ds.attrs["n"] = float(n_arr)
-    ds.attrs.update(method=method, noise=float(noise), conventions=CONVENTIONS, **_settings(lam))
+    ds.attrs.update(method=method, noise=float(noise), conventions=CONVENTIONS, **settings_attrs(lam.device, lam.dtype))
     return ds
 
 
@@ -332,7 +328,7 @@ def random_features_curve(
     fields = result._asdict()
     fields["test_mse"] = result.error + float(noise) ** 2
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "seed": "none" if seed is None else seed,
-             **_settings(lam)}
+             **settings_attrs(lam.device, lam.dtype)}
     return _dataset(fields, N_dims + r_dims, {"n_features": (N_arr, N_dims), "reg": (r_arr, r_dims)}, attrs)
 
 
@@ -359,7 +355,7 @@ def random_features_monte_carlo(
     fields = result._asdict()
     fields["test_mse"] = result.error + float(noise) ** 2
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "trials": int(trials),
-             "seed": "none" if seed is None else seed, **_settings(lam)}
+             "seed": "none" if seed is None else seed, **settings_attrs(lam.device, lam.dtype)}
     return _dataset(fields, N_dims + r_dims, {"n_features": (N_arr, N_dims), "reg": (r_arr, r_dims)}, attrs, lam, extra)
 
 
@@ -386,7 +382,7 @@ def model_collapse(noise, d, T, generations, *, T0=None, device=None, dtype=None
     out = xr.DataArray(to_numpy(err), dims=("generation",), coords={"generation": _generation_coords(generations)},
                        name="error")
     out.attrs.update(long_name=_LONG_NAMES["error"], noise=float(noise), d=int(d), T=int(T),
-                     T0=int(T if T0 is None else T0), **_settings(err))
+                     T0=int(T if T0 is None else T0), **settings_attrs(err.device, err.dtype))
     return out
 
 
@@ -410,7 +406,7 @@ def model_collapse_monte_carlo(
     ds = _dataset(result._asdict(), ("generation",),
                   {"generation": (_generation_coords(generations), ("generation",))},
                   {"noise": float(noise), "T": int(T), "T0": int(T if T0 is None else T0), "trials": int(trials),
-                   "seed": "none" if seed is None else seed, **_settings(lam)})
+                   "seed": "none" if seed is None else seed, **settings_attrs(lam.device, lam.dtype)})
     if reg_arr.ndim == 0:
         ds.attrs["reg"] = float(reg_arr)
     else:

@@ -1,5 +1,5 @@
-"""Regularization as spectral filtering on labelled data: ``regularize``, ``choose``,
-``picard``.
+"""Regularization as spectral filtering on labelled data: ``regularize``,
+``regularize_kernel``, ``picard`` (the parameter choice, ``choose``, is :mod:`spectrakit.xr.choose`).
 
 The row dim is the dim A shares with b; A's other dim is the column dim; extra dims of b
 are independent right-hand sides that share the one decomposition of A.
@@ -15,7 +15,8 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core.checks import check_memory, check_reg, itemsize
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, coords_on, finish, is_scalar, raw, settings_attrs, shape_of, to_numpy, to_tensor
+from .choose import choose  # re-exported: spectrakit.xr.filtering.choose stays importable
 
 __all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
 
@@ -213,16 +214,10 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
         col=col,
         batch_dims=batch_dims,
         batch_shape=batch_shape,
-        col_coords={k: v for k, v in _coords_on(A, col).items()},
+        col_coords={k: v for k, v in coords_on(A, col).items()},
         batch_coords={k: v for k, v in b_coords.items() if set(v.dims) <= set(batch_dims) and k not in (row,)},
         penalty=penalty,
     )
-
-
-def _coords_on(value, dim):
-    if not isinstance(value, xr.DataArray):
-        return {}
-    return {k: v for k, v in value.coords.items() if set(v.dims) == {dim}}
 
 
 def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
@@ -293,26 +288,16 @@ def to_dataset(
         ds["loo"].attrs["note"] = _LOO_NOTE[method == "tikhonov"]
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = s/(s+reg))"
     ds["s"].attrs["long_name"] = "singular value sigma (filters act on s = sigma**2)"
-    ds.attrs.update(
-        solution="x",
-        method=core.method_name(method),
-        penalty=problem.penalty,
-        device=str(problem.device),
-        dtype=str(problem.dtype).replace("torch.", ""),
-        conventions=core.CONVENTIONS,
-    )
     if problem.noise_norm is not None and problem.noise_norm.numel() == 1:
         ds.attrs["noise_norm"] = float(problem.noise_norm[0])
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
+    return finish(ds, reg=float(reg_arr[0]) if scalar else reg_arr, solution="x", method=core.method_name(method),
+                  penalty=problem.penalty, device=problem.device, dtype=problem.dtype, conventions=core.CONVENTIONS)
 
 
 def path_dataset(problem: FilteringProblem, reg, method="tikhonov", **method_options) -> xr.Dataset:
     """The whole path for a prepared problem (what :func:`regularize` returns)."""
     reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
-    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0)
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=is_scalar(reg))
 
 
 def regularize(
@@ -407,7 +392,7 @@ def regularize_kernel(
     if K_test is not None:
         test_dim, K_t, coords = _test_kernel(problem, K_test)
         extra["prediction"] = ((test_dim,), x @ K_t.mT)
-    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0,
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=is_scalar(reg),
                       extra=extra, extra_coords=coords)
 
 
@@ -423,7 +408,7 @@ def _test_kernel(problem: FilteringProblem, K_test):
                 f"it has dims {tuple(K_test.dims)}."
             )
         test_dim = next(d for d in K_test.dims if d != problem.col)
-        data, coords = K_test.transpose(test_dim, problem.col).data, _coords_on(K_test, test_dim)
+        data, coords = K_test.transpose(test_dim, problem.col).data, coords_on(K_test, test_dim)
     else:
         if len(shape) != 2 or shape[1] != n:
             raise ValueError(f"K_test must have shape (m test points, {n} training points); got {shape}.")
@@ -431,101 +416,6 @@ def _test_kernel(problem: FilteringProblem, K_test):
     if test_dim in {"reg", "mode", *problem.batch_dims}:
         raise ValueError(f"K_test's test dim {test_dim!r} clashes with a dim of the result; rename it.")
     return test_dim, to_tensor(data, "K_test", problem.device, problem.dtype), coords
-
-
-# ------------------------------------------------------------------ parameter choice
-
-
-def _criterion_values(path: xr.Dataset, name: str, hint: str) -> xr.DataArray:
-    if name not in path:
-        raise ValueError(f"path has no {name!r}: {hint}")
-    values = path[name]
-    extra = [d for d in values.dims if d != "reg"]
-    if extra:
-        raise ValueError(
-            f"path has extra dims {extra}: choose works on one right-hand side; select one first, "
-            f"e.g. path.isel({extra[0]}=0)."
-        )
-    return values
-
-
-def choose(path: xr.Dataset, criterion: str, **options) -> float:
-    """The ``reg`` a parameter-choice criterion picks on the path's grid.
-
-    Parameters
-    ----------
-    path : Dataset from :func:`regularize` with a ``reg`` grid (not modified).
-    criterion : {"gcv", "loo", "lcurve", "discrepancy", "quasi_optimality"}
-        * ``gcv``, ``loo``: the minimizer;
-        * ``lcurve``: the maximum curvature of the L-curve (its corner);
-        * ``discrepancy``: the largest reg with ``||r|| <= tau * noise_norm``
-          (option ``tau >= 1``, default 1; needs ``noise_norm`` in :func:`regularize`);
-        * ``quasi_optimality``: the reg_i minimizing ``||x(reg_{i+1}) - x(reg_i)||`` on a
-          geometric grid (steps between identical solutions, as on a TSVD rank's
-          stretch of the grid, are skipped).
-
-    Examples
-    --------
-    >>> import numpy as np, spectrakit
-    >>> A = np.vander(np.linspace(0, 1, 30), 10, increasing=True)
-    >>> rng = np.random.default_rng(0)
-    >>> b = A @ np.ones(10) + 1e-3 * rng.standard_normal(30)
-    >>> path = spectrakit.regularize(A, b, reg=np.logspace(-12, 0, 49), device="cpu")
-    >>> 1e-12 <= spectrakit.choose(path, "gcv") <= 1.0
-    True
-    """
-    if "reg" not in path.dims or path.sizes["reg"] < 2:
-        raise ValueError("path needs a grid of at least 2 reg values (a dim 'reg'); pass an array as reg.")
-    reg = path["reg"].values
-    allowed = {"discrepancy": {"tau"}}.get(criterion, set())
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"criterion {criterion!r} takes no option(s) {sorted(unknown)}.")
-    if criterion in ("gcv", "loo"):
-        values = _criterion_values(path, criterion, "compute the path with spectrakit.regularize.").values
-        return float(reg[_nanarg(values, np.nanargmin, criterion)])
-    if criterion == "lcurve":
-        values = _criterion_values(path, "curvature", "compute the path with spectrakit.regularize.").values
-        return float(reg[_nanarg(values, np.nanargmax, criterion)])
-    if criterion == "discrepancy":
-        tau = options.get("tau", 1.0)
-        if not np.isfinite(tau) or tau < 1:
-            raise ValueError(f"tau must be >= 1 (the safety factor of the discrepancy principle); got {tau!r}.")
-        values = _criterion_values(path, "discrepancy", "pass noise_norm= to spectrakit.regularize.").values
-        ok = values <= tau
-        if not ok.any():
-            raise ValueError(
-                f"no reg on the grid has ||r|| <= tau * noise_norm (tau={tau}); the smallest ratio is "
-                f"{np.nanmin(values):.3g}. Extend the grid to smaller reg or check noise_norm."
-            )
-        return float(reg[ok].max())
-    if criterion == "quasi_optimality":
-        x = path[path.attrs.get("solution", "x")]
-        core_dims = [d for d in x.dims if d != "reg" and d not in path["residual_norm"].dims]
-        extra = [d for d in x.dims if d != "reg" and d not in core_dims]
-        if extra:
-            raise ValueError(f"path has extra dims {extra}: select one right-hand side first, e.g. path.isel({extra[0]}=0).")
-        order = np.argsort(reg)
-        r = reg[order]
-        if (r <= 0).any() or not np.allclose(np.diff(np.log(r)), np.log(r[1] / r[0]), rtol=1e-6, atol=0):
-            raise ValueError("quasi_optimality needs a geometric reg grid (e.g. numpy.logspace) of positive values.")
-        xs = x.transpose("reg", ...).values[order].reshape(len(order), -1)
-        steps = np.linalg.norm(np.diff(xs, axis=0), axis=-1)
-        # a discrete native parameter (rank, iteration count) repeats solutions over
-        # stretches of the grid: compare distinct neighbours only
-        scale = np.linalg.norm(xs, axis=-1).max()
-        steps[steps <= 1e-12 * scale] = np.nan
-        return float(r[:-1][_nanarg(steps, np.nanargmin, criterion)])
-    raise ValueError(
-        f"criterion={criterion!r} is unknown; choose one of 'gcv', 'loo', 'lcurve', 'discrepancy', 'quasi_optimality'."
-    )
-
-
-def _nanarg(values, fn, criterion):
-    finite = np.where(np.isfinite(values), values, np.nan)
-    if np.isnan(finite).all():
-        raise ValueError(f"criterion {criterion!r} is undefined everywhere on this path (all NaN or inf).")
-    return int(fn(finite))
 
 
 def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
@@ -555,5 +445,4 @@ def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
     )
     ds["coef"].attrs["long_name"] = "|u_i^T b|"
     ds["ratio"].attrs["long_name"] = "|u_i^T b| / s_i"
-    ds.attrs.update(penalty=problem.penalty, device=str(problem.device), dtype=str(problem.dtype).replace("torch.", ""))
-    return ds
+    return finish(ds, penalty=problem.penalty, **settings_attrs(problem.device, problem.dtype))

@@ -40,13 +40,13 @@ Conventions (stated once here, tested in tests/test_fourier_spectra.py):
   ``.chunk({dim: -1})``). On dask-backed data NaN/inf are found when the blocks are
   computed.
 
-Scale: every operation maps over the non-core dims through one bridge,
-:func:`_apply_core` (``xarray.apply_ufunc(..., dask="parallelized")`` around a
+Scale: every operation maps over the non-core dims through the one bridge,
+:func:`spectrakit.xr._apply.apply_core` (``xarray.apply_ufunc(..., dask="parallelized")`` around a
 numpy-in/numpy-out wrapper of a ``spectrakit.core.fourier`` function), so dask-backed
 arrays are transformed block by block, lazily, and run unchanged on a dask.distributed
 cluster. Fourier-domain regularization (Sobolev, Wiener, low-pass filters) belongs in
 this module too: it multiplies ``rfft``/``fft`` output by a function of
-:func:`wavenumbers_squared` and maps over blocks with :func:`_apply_core`.
+:func:`wavenumbers_squared` and maps over blocks with the same bridge.
 
 >>> import numpy as np, xarray as xr, spectrakit
 >>> t = np.arange(512) * 0.1
@@ -58,11 +58,10 @@ this module too: it multiplies ``rfft``/``fft`` output by a function of
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +70,10 @@ import xarray as xr
 
 from ..core import filtering as core_filtering
 from ..core import fourier as core
-from ..core.checks import check_finite, check_memory, check_reg, itemsize
-from .bridge import compute_settings, to_numpy, to_tensor
+from ..core.checks import check_memory, check_reg, itemsize
+from ._apply import apply_core as _apply_core
+from ._apply import block_tensor as _block_tensor
+from ._apply import finish, settings, to_numpy, to_tensor
 
 __all__ = [
     "fft",
@@ -94,93 +95,6 @@ __all__ = [
 PREFIX = "freq_"
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
 _DETRENDS = ("constant", "linear", False, None)
-
-
-# ----------------------------------------------------------------------------- the bridge
-
-
-def _check_core_chunks(da: xr.DataArray, dims: Sequence[Hashable], label: str) -> None:
-    """A dask array must hold each core dim in one chunk (a transform needs all of it)."""
-    if da.chunks is None:
-        return
-    for d in dims:
-        n = len(da.chunksizes.get(d, ()))
-        if n > 1:
-            raise ValueError(
-                f"{label} is a dask array split into {n} chunks along {d!r}, a dim this operation "
-                f"transforms as a whole: rechunk it with .chunk({{{d!r}: -1}}) first (chunk along "
-                "the other dims instead; each block then holds whole series)."
-            )
-
-
-def _apply_core(
-    block: Callable,
-    inputs: Sequence[xr.DataArray],
-    in_dims: Sequence[Sequence[Hashable]],
-    out_dims: Sequence[Hashable],
-    out_sizes: dict,
-    out_dtype,
-    labels: Sequence[str],
-    **kwargs,
-) -> xr.DataArray:
-    """Map ``block`` over the non-core dims of ``inputs``: the one bridge of this module.
-
-    ``block(*arrays, **kwargs)`` takes numpy arrays whose core dims (``in_dims``, in that
-    order) are the last axes and returns one numpy array whose last axes are
-    ``out_dims`` (sizes ``out_sizes``), or a tuple of them when ``out_dims`` is a list of
-    dim lists (and ``out_dtype`` a list of dtypes). It runs through ``xarray.apply_ufunc`` with
-    ``dask="parallelized"``: on numpy-backed inputs once, on dask-backed ones once per
-    block, lazily, without loading the whole array (and on a dask.distributed cluster:
-    ``block`` is a module-level function and ``kwargs`` plain values, so they pickle).
-    Each block is converted to a tensor on the device, computed by
-    ``spectrakit.core.fourier`` and converted back. Coords along the core dims are
-    dropped; attrs are set by the caller.
-    """
-    for da, dims, label in zip(inputs, in_dims, labels):
-        _check_core_chunks(da, dims, label)
-    # several outputs: out_dims is a list of dim lists and out_dtype a list of dtypes
-    several = bool(out_dims) and isinstance(out_dims[0], (list, tuple))
-    outs = [list(d) for d in out_dims] if several else [list(out_dims)]
-    dtypes = list(out_dtype) if several else [out_dtype]
-    with warnings.catch_warnings():
-        # dask builds the output's (empty) meta array by casting the input's: complex in,
-        # real out (irfft) warns about discarding imaginary parts of nothing
-        warnings.filterwarnings("ignore", message="Casting complex values to real", module="dask")
-        return xr.apply_ufunc(
-            functools.partial(block, **kwargs),
-            *inputs,
-            input_core_dims=[list(d) for d in in_dims],
-            output_core_dims=outs,
-            dask="parallelized",
-            output_dtypes=dtypes,
-            dask_gufunc_kwargs={"output_sizes": {d: int(out_sizes[d]) for o in outs for d in o}},
-            keep_attrs=False,
-        )
-
-
-def _block_tensor(x: np.ndarray, label: str, device: str, dtype: str) -> torch.Tensor:
-    """One block as a finite tensor on ``device`` (complex blocks stay complex).
-
-    The same conversion and checks as :func:`spectrakit.xr.bridge.to_tensor`, with a
-    cheaper finiteness test first (the counting check, for its message, only when the
-    block's sum is not finite).
-    """
-    tdtype = getattr(torch, dtype)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "iufc":
-        raise TypeError(f"{label} must hold numbers; got dtype {arr.dtype}.")
-    if arr.dtype.kind == "c":
-        tdtype = torch.complex64 if tdtype == torch.float32 else torch.complex128
-    with warnings.catch_warnings():
-        # dask blocks can be read-only views; spectrakit never writes into its inputs
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        t = torch.as_tensor(np.ascontiguousarray(arr))
-    t = t.to(device=device, dtype=tdtype)
-    # a sum of finite values is finite unless it overflows: then count, which raises only
-    # when there is a NaN or inf (one cheap pass instead of a boolean mask of the block)
-    if not bool(torch.isfinite(t.sum())):
-        check_finite(t, label)
-    return t
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -246,11 +160,6 @@ def _labelled(obj, default: str):
     """(DataArray, tensor or None, label) of an input named ``default`` in messages."""
     da, tensor = _as_dataarray(obj, default)
     return da, tensor, _label(da, default)
-
-
-def _settings(device, dtype, tensor) -> tuple[str, str, torch.dtype]:
-    dev, dt = compute_settings(device, dtype, *([tensor] if tensor is not None else []))
-    return str(dev), str(dt).replace("torch.", ""), dt
 
 
 def _np_dtype(dt: torch.dtype, complex_: bool):
@@ -444,7 +353,7 @@ def _forward(obj, dim, *, kind, shift, true_phase, true_amplitude, spacing_tol, 
     _check_data(da, label, allow_complex=kind == "fft")
     dims = _dims_list(da, dim, label)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     coords, phases, shifts, sizes = {}, [], [], {}
     for i, ax in enumerate(axes):
         real = kind == "rfft" and i == len(axes) - 1
@@ -654,7 +563,7 @@ def _inverse(obj, dim, *, kind, n, true_phase, true_amplitude, spacing_tol, devi
     for fa in faxes:
         if fa.dim in da.dims:
             raise ValueError(f"{label} already has a dim {fa.dim!r}, the name the inverse of {fa.fdim!r} would take: rename it.")
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     phases = tuple(
         np.exp(2j * np.pi * fa.freqs * fa.direct.origin) if true_phase and fa.direct.origin != 0 else None
         for fa in faxes
@@ -921,7 +830,7 @@ def _spectrum_along(das, labels, ax: _Axis, tensor, *, method, window, detrend, 
     params.update(return_onesided=onesided, scaling=scaling, average=average)
     attrs["window"] = _window_attr(params["window"])
     coord = _freq_coord(ax, params["nfft"], onesided)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     cross = len(das) == 2
     result = _apply_segments(das, labels, ax, coord, _np_dtype(dt, cross), method="csd" if cross else "welch",
                              params=params, shift=not onesided, truncate=truncate, device=dev, dtype=dts)
@@ -1044,7 +953,7 @@ def power(
         halved = onesided and i == len(axes) - 1
         coords[ax.freq_dim] = _freq_coord(ax, ax.size, halved)
         shifts.append(not halved)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_core(
         _periodogramn_block, [_increasing(da, axes)], [dims], [ax.freq_dim for ax in axes],
         {k: v.shape[0] for k, v in coords.items()}, _np_dtype(dt, False), [label], naxes=len(dims),
@@ -1177,7 +1086,7 @@ def coherence(
     params = _welch_segments(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
                              stacklevel=5)
     coord = _freq_coord(ax, params["nfft"], True)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_segments([da, db], [la, lb], ax, coord, _np_dtype(dt, False), method="coherence", params=params,
                              shift=False, truncate=None, device=dev, dtype=dts)
     attrs = {"method": "welch", "window": _window_attr(params["window"]), "detrend": str(detrend or "none"),
@@ -1248,7 +1157,7 @@ def spectrogram(
     if ax.units and ax.kind == "number":
         seg_attrs["units"] = ax.units
     scoord = xr.Variable(seg_dim, ax.positions(nperseg / 2 + step * np.arange(nseg)), attrs=seg_attrs)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": length, "detrend": detrend,
               "return_onesided": onesided, "scaling": scaling, "mode": mode}
     result = _apply_core(
@@ -1341,7 +1250,7 @@ def isotropic_power(
         fr_attrs["units"] = f"1/{units}"
     coords = {"freq_r": xr.Variable("freq_r", bins.freq_r, attrs=fr_attrs),
               "count": xr.Variable("freq_r", bins.counts, attrs={"long_name": "grid points in the ring"})}
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_core(
         _isotropic_block, [_increasing(da, axes)], [dims], ["freq_r"], {"freq_r": len(bins.freq_r)},
         _np_dtype(dt, False), [label], fs=fs, nbins=nbins, fmax=fmax, window=window, detrend=detrend,
@@ -1478,7 +1387,7 @@ def _fourier_regularize(
 ) -> xr.Dataset:
     """The one path under smooth, deconvolve and lowpass (see :func:`smooth`)."""
     dims, axes, other = _fourier_axes(da, dims, "da")
-    dev, dt_name, dt = _settings(device, dtype, None)
+    dev, dt_name, dt = settings(device, dtype, None)
     shape = tuple(ax.size for ax in axes)
     K = int(np.prod(shape))
     n_reg = int(np.size(reg))
@@ -1544,15 +1453,11 @@ def _fourier_regularize(
     ds["loo"].attrs["note"] = _FOURIER_LOO_NOTE
     ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
     ds["reg"].attrs["long_name"] = "regularization strength"
-    ds.attrs.update(
-        solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev, dtype=dt_name,
-        conventions=core_filtering.CONVENTIONS
+    return finish(
+        ds, reg=reg, solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev,
+        dtype=dt, conventions=core_filtering.CONVENTIONS
         + "; Fourier: unitary DFT along " + ", ".join(map(str, dims)) + ", angular k = 2 pi freq",
     )
-    if np.ndim(reg) == 0:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
 
 
 def smooth(da, dims=None, *, reg, sobolev=1.0, method="tikhonov", x_true=None, noise_norm=None,
@@ -1666,7 +1571,7 @@ def blur(da, kernel, dims=None, *, device=None, dtype=None) -> xr.DataArray:
     [0.0, 0.25, 0.5, 0.25, 0.0]
     """
     dims, axes, other = _fourier_axes(da, dims, "da")
-    dev, dt_name, dt = _settings(device, dtype, None)
+    dev, dt_name, dt = settings(device, dtype, None)
     transfer = to_numpy(_centred_transfer(kernel, dims, axes, dev, dt))
     out = _apply_core(
         _blur_block, [da], [dims], out_dims=dims, out_sizes={ax.dim: ax.size for ax in axes},

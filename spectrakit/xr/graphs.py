@@ -3,7 +3,7 @@
 ``graph_filter`` and ``label_propagation``.
 
 Every computation is :mod:`spectrakit.core.graphs`'s; this module converts inputs (numpy,
-torch, xarray; adjacencies also scipy or torch sparse) through :mod:`spectrakit.xr.bridge`
+torch, xarray; adjacencies also scipy or torch sparse) through :mod:`spectrakit.xr._apply`
 and labels the results. Conventions (stated once here, tested in tests/test_graphs_xr.py):
 
 * **Points** are a (sample, feature) DataArray: ``sample_dim`` / ``feature_dim`` say which
@@ -70,7 +70,7 @@ import xarray as xr
 from ..core import filtering as core_filtering
 from ..core import graphs as G
 from ..core.checks import check_finite, check_int, check_memory, check_reg, itemsize
-from .bridge import compute_settings, raw, to_numpy, to_tensor
+from ._apply import compute_settings, finish, raw, settings_attrs, to_numpy, to_tensor
 
 __all__ = [
     "graph",
@@ -130,10 +130,6 @@ def _node_coords(obj: xr.DataArray, dim: str) -> xr.Coordinates:
     ds = obj.coords.to_dataset()
     drop = [k for k, v in ds.variables.items() if not set(v.dims) <= {dim}]
     return ds.drop_vars(drop).coords
-
-
-def _settings_attrs(device, dtype) -> dict:
-    return {"device": str(device), "dtype": str(dtype).replace("torch.", "")}
 
 
 def _clean_attrs(attrs: dict) -> dict:
@@ -452,7 +448,7 @@ def graph(
                         what=f"a dense {n} x {n} adjacency in {X.dtype}", alternative=_SPARSE_ALTERNATIVE)
     W = _build(X, p, sparse=False)
     attrs = {**_graph_attrs(p), "matrix": "adjacency", "long_name": "edge weight",
-             **_settings_attrs(W.device, W.dtype)}
+             **settings_attrs(W.device, W.dtype)}
     return _matrix_array(W, (nodes.dim, second_dim(nodes.dim)), nodes, attrs, name="adjacency")
 
 
@@ -524,7 +520,7 @@ def laplacian(
     with _argument("adjacency"):
         L = G.laplacian(A, kind, q=q)
     attrs = {"kind": kind, "q": (0.25 if q is None else float(q)) if magnetic else None, "matrix": "laplacian",
-             "long_name": f"graph Laplacian ({kind})", **_settings_attrs(A.device, A.dtype)}
+             "long_name": f"graph Laplacian ({kind})", **settings_attrs(A.device, A.dtype)}
     return _matrix_array(L, dims, nodes, attrs, name="laplacian")
 
 
@@ -654,7 +650,7 @@ def graph_spectrum(
             spec = G.laplacian_eigh(L, n_eigs, method=method, tol=tol, seed=seed, max_iter=max_iter)
         spec = G.GraphSpectrum(spec.values, spec.vectors, kind, spec.method)
         extra = {"q": adjacency.attrs.get("q")} if given_laplacian else {}
-        return _spectrum_dataset(spec, nodes, {**extra, **_settings_attrs(L.device, dt)})
+        return _spectrum_dataset(spec, nodes, {**extra, **settings_attrs(L.device, dt)})
     _check_kind(kind, q)
     magnetic = kind.startswith("magnetic")
     A, _dims, nodes = _adjacency(adjacency, sample_dim, device, dtype, directed=magnetic)
@@ -662,7 +658,7 @@ def graph_spectrum(
     with _argument("adjacency"):
         spec = G.graph_spectrum(A, n_eigs, kind=kind, q=q, method=method, tol=tol, seed=seed, max_iter=max_iter)
     qq = (0.25 if q is None else float(q)) if magnetic else None
-    return _spectrum_dataset(spec, nodes, {"q": qq, **_settings_attrs(A.device, A.dtype)})
+    return _spectrum_dataset(spec, nodes, {"q": qq, **settings_attrs(A.device, A.dtype)})
 
 
 def spectral_embedding(
@@ -721,7 +717,7 @@ def spectral_embedding(
     ds["embedding"].attrs["long_name"] = "spectral embedding (Laplacian eigenvectors, signs fixed)"
     ds.attrs.update(_clean_attrs({
         "kind": kind, "method": res.spectrum.method, "normalize_rows": bool(normalize_rows),
-        "drop_first": bool(drop_first), **_settings_attrs(A.device, A.dtype),
+        "drop_first": bool(drop_first), **settings_attrs(A.device, A.dtype),
     }))
     return ds
 
@@ -967,7 +963,7 @@ def spectral_clustering(
         "n_clusters": int(res.n_clusters), "n_clusters_from": "eigengap" if n_clusters is None else "given",
         "inertia": float(res.inertia), "n_init": int(n_init), "max_iter": int(max_iter), "seed": seed,
         "kind": kind, "method": res.method, "normalize_rows": bool(normalize_rows), **gattrs,
-        **_settings_attrs(A.device, A.dtype),
+        **settings_attrs(A.device, A.dtype),
     }))
     return ds
 
@@ -1032,7 +1028,7 @@ def positional_encoding(
         "long_name": "Laplacian positional encoding", "kind": kind, "method": res.method,
         "drop_first": bool(drop_first), "n_ambiguous": int(res.ambiguous.sum()),
         "sign_convention": "largest-magnitude entry of each eigenvector positive (ties: lowest index)",
-        **_settings_attrs(A.device, A.dtype),
+        **settings_attrs(A.device, A.dtype),
     }))
     return da
 
@@ -1204,7 +1200,6 @@ def graph_filter(
         order = check_int(order, "order", 0)
     elif lmax is not None:
         raise ValueError("lmax applies to the Chebyshev filter (order=K); the exact filter needs no interval.")
-    scalar = np.ndim(raw(reg)) == 0
     reg_arr = check_reg(reg)
     magnetic = kind.startswith("magnetic")
     A, data, sd, extra, extra_shape, out_dims, coords = _signal_on_graph(
@@ -1258,12 +1253,9 @@ def graph_filter(
     if "max_error" in ds:
         ds["max_error"].attrs["long_name"] = "max over [0, lmax] of |p(lam) - h(lam; reg)|"
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = 1/(1 + reg lam))"
-    ds.attrs.update(_clean_attrs({**attrs, **_settings_attrs(A.device, A.dtype)}))
-    ds.attrs["long_name"] = _FILTER_LONG.get(attrs["method"], attrs["method"])
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
+    ds.attrs.update(_clean_attrs(attrs))
+    return finish(ds, reg=reg, device=A.device, dtype=A.dtype,
+                  long_name=_FILTER_LONG.get(attrs["method"], attrs["method"]))
 
 
 def _partial_labels(values, name: str):
@@ -1391,7 +1383,6 @@ def label_propagation(
     >>> lone["labels"].values.tolist(), lone["reached"].values.tolist()  # no edge to the second triangle
     ([0, 0, 0, -1, -1, -1], [True, True, True, False, False, False])
     """
-    scalar = np.ndim(raw(reg)) == 0
     reg_arr = check_reg(reg)
     if method not in ("auto", "spectrum", "solve", "cg"):
         raise ValueError(f"method={method!r} is unknown; choose one of ['auto', 'spectrum', 'solve', 'cg'].")
@@ -1442,13 +1433,8 @@ def label_propagation(
     ds["scores"].attrs["long_name"] = "class scores F = (I + reg L)^-1 Y"
     ds["labelled"].attrs["long_name"] = "whether the class was given"
     ds["floor"].attrs["long_name"] = "resolution floor n eps (1 + reg lmax) max|F|"
-    ds.attrs.update(_clean_attrs({
-        "kind": kind, "method": res.method, "n_classes": int(C), "n_labelled": int((codes >= 0).sum()),
-        **_settings_attrs(A.device, A.dtype),
-    }))
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
+    ds = finish(ds, reg=reg, method=res.method, device=A.device, dtype=A.dtype, **_clean_attrs({
+        "kind": kind, "n_classes": int(C), "n_labelled": int((codes >= 0).sum())}))
     if ds["labels"].dtype == object:  # xarray turns None into NaN when it wraps an object array: put None back
         ds["labels"].data[~ds["reached"].data] = None
     return ds
