@@ -7,6 +7,7 @@ are independent right-hand sides that share the one decomposition of A.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,22 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core.checks import check_memory, check_reg, itemsize
-from ._apply import compute_settings, coords_on, finish, is_scalar, raw, settings_attrs, shape_of, to_numpy, to_tensor
+from ._apply import (
+    apply_core,
+    block_tensor,
+    check_core_chunks,
+    compute_settings,
+    coords_on,
+    dtype_name,
+    finish,
+    is_dask,
+    is_scalar,
+    raw,
+    settings_attrs,
+    shape_of,
+    to_numpy,
+    to_tensor,
+)
 from .choose import choose  # re-exported: spectrakit.xr.filtering.choose stays importable
 
 __all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
@@ -220,8 +236,8 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
     )
 
 
-def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
-    B = problem.b.shape[0]
+def _check_path_memory(problem: FilteringProblem, n_reg: int, B: int | None = None) -> None:
+    B = problem.b.shape[0] if B is None else B
     m, n = problem.basis.shape
     k = problem.n_modes
     # x, the leave-one-out residuals and coefficients per (rhs, reg); H's diagonal and
@@ -275,7 +291,14 @@ def to_dataset(
         data_vars[name] = per_rhs(problem, t)
     for name, (tail_dims, t) in (extra or {}).items():
         data_vars[name] = per_rhs(problem, t, tail_dims)
-    data_vars["filter_factors"] = (("reg", "mode"), to_numpy(f))
+    return _label_path(problem, data_vars, reg_arr, f, native, method, scalar=scalar, extra_coords=extra_coords)
+
+
+def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, method, *, scalar: bool,
+                extra_coords=None) -> xr.Dataset:
+    """The path's Dataset from its per-rhs variables (numpy ``(dims, array)`` pairs or
+    DataArrays, dask-backed ones included): the factors, coords, long names and attrs."""
+    data_vars = {**data_vars, "filter_factors": (("reg", "mode"), to_numpy(f))}
     coords = {"reg": reg_arr, **problem.mode_coords(), **problem.col_coords, **problem.batch_coords,
               **(extra_coords or {})}
     for name, t in native.items():
@@ -300,6 +323,132 @@ def path_dataset(problem: FilteringProblem, reg, method="tikhonov", **method_opt
     return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=is_scalar(reg))
 
 
+# ------------------------------------------------------------------ dask: many right-hand sides
+
+
+def _with_data(problem: FilteringProblem, b_t, x_true_t=None, noise_t=None) -> FilteringProblem:
+    """``problem``'s decomposition with other right-hand sides ``b_t`` (B, m)."""
+    basis = problem.basis
+    beta = basis.coefficients(b_t)
+    return dataclasses.replace(problem, b=b_t, beta=beta, x0=basis.unpenalized(b_t),
+                               outside_sq=basis.outside_norm_sq(b_t, beta), x_true=x_true_t, noise_norm=noise_t)
+
+
+def _path_block(b, *more, problem, reg, method, options, names, has_x_true, has_noise, K_test, device, dtype):
+    """One block of right-hand sides (rows last) along the path: ``x`` then each
+    criterion of ``names`` (then ``prediction`` with ``K_test``), leading dims kept."""
+    lead, m = b.shape[:-1], b.shape[-1]
+    b_t = block_tensor(b, "b", device, dtype).reshape(-1, m)
+    more = list(more)
+    x_true_t = block_tensor(more.pop(0), "x_true", device, dtype).reshape(b_t.shape[0], -1) if has_x_true else None
+    noise_t = block_tensor(more.pop(0), "noise_norm", device, dtype).reshape(-1) if has_noise else None
+    block = _with_data(problem, b_t, x_true_t, noise_t)
+    _, _, _, x, crit = path_tensors(block, reg, method, **options)
+    R = x.shape[1]
+    outs = [to_numpy(x).reshape(lead + (R, x.shape[-1]))]
+    outs += [to_numpy(crit[name]).reshape(lead + (R,)) for name in names]
+    if K_test is not None:
+        p = x @ K_test.mT
+        outs.append(to_numpy(p).reshape(lead + (R, p.shape[-1])))
+    return tuple(outs)
+
+
+def _lazy_path(A, b, *, reg, method, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False,
+               K_test=None, **method_options) -> xr.Dataset:
+    """:func:`regularize` (or :func:`regularize_kernel`) for a dask-backed ``b``: A is
+    decomposed once, here; the right-hand sides go through the path block by block,
+    lazily, through :func:`spectrakit.xr._apply.apply_core`."""
+    name_A = "K" if kernel else "A"
+    a_dims, b_dims, row, col = _resolve_dims(A, b)
+    if not isinstance(b, xr.DataArray):
+        b = xr.DataArray(b, dims=b_dims)
+    if is_dask(A):  # the operator is a core input: one chunk, then read whole
+        check_core_chunks(A if isinstance(A, xr.DataArray) else xr.DataArray(A, dims=a_dims), a_dims, name_A)
+    check_core_chunks(b, [row], "b")
+    if "x" in (col,) + b_dims:
+        raise ValueError(
+            "a dim named 'x' would clash with the result variable x: rename it first, e.g. "
+            "A.rename(x='pixel') (and the same for b or x_true)."
+        )
+    batch_dims = tuple(d for d in b_dims if d != row)
+    if col in batch_dims:
+        raise ValueError(f"b must not have A's column dim {col!r}; its dims are {b_dims}.")
+    batch_shape = tuple(b.sizes[d] for d in batch_dims)
+    device, dtype = compute_settings(device, dtype, A, b)
+    # the decomposition and its labels, on one placeholder right-hand side
+    placeholder = xr.DataArray(np.zeros(b.sizes[row]), dims=(row,))
+    problem = prepare(A, placeholder, L=L, device=device, dtype=dtype, kernel=kernel)
+    n = problem.basis.shape[1]
+    reg_arr = check_reg(reg)
+    n_reg = reg_arr.shape[0]
+    per_block = int(np.prod([max(b.chunksizes[d]) for d in batch_dims])) if batch_dims else 1
+    if n_reg > 1:
+        _check_path_memory(problem, n_reg, per_block)
+
+    inputs, in_dims, labels = [b], [[row]], ["b"]
+    if x_true is not None:
+        like = b.isel({row: 0}, drop=True)
+        if isinstance(x_true, xr.DataArray):
+            if col not in x_true.dims:
+                raise ValueError(f"x_true must have A's column dim {col!r}; it has dims {tuple(x_true.dims)}.")
+            extra = [d for d in x_true.dims if d != col and d not in batch_dims]
+            if extra:
+                raise ValueError(f"x_true has dims {extra} that b does not have.")
+            xt = x_true
+        else:
+            data = raw(x_true)
+            if tuple(shape_of(data))[-1:] != (n,):
+                raise ValueError(f"x_true must end with A's {n} columns; got shape {shape_of(data)}.")
+            data = data if is_dask(data) else np.asarray(to_numpy(data) if isinstance(data, torch.Tensor) else data)
+            nd = len(shape_of(data)) - 1
+            xt = xr.DataArray(data, dims=batch_dims[len(batch_dims) - nd:] + (col,))
+        check_core_chunks(xt, [col], "x_true")
+        inputs.append(xt.broadcast_like(like))
+        in_dims.append([col])
+        labels.append("x_true")
+    if noise_norm is not None:
+        noise_arr = np.asarray(raw(noise_norm), dtype=float)
+        if not np.isfinite(noise_arr).all() or (noise_arr <= 0).any():
+            raise ValueError(f"noise_norm must be finite and > 0 (the norm ||b - b_exact||); got {noise_norm!r}.")
+        inputs.append(xr.DataArray(np.broadcast_to(noise_arr, batch_shape).copy(), dims=batch_dims))
+        in_dims.append([])
+        labels.append("noise_norm")
+
+    # what the path returns (names, factors, native parameters) does not depend on b
+    probe = _with_data(
+        problem, torch.zeros(1, b.sizes[row], dtype=dtype, device=device),
+        None if x_true is None else torch.zeros(1, n, dtype=dtype, device=device),
+        None if noise_norm is None else torch.ones(1, dtype=dtype, device=device),
+    )
+    reg_arr, f, native, _, crit = path_tensors(probe, reg, method, **method_options)
+    names = list(crit)
+    extra_coords, K_t, test_dim = {}, None, None
+    if K_test is not None:
+        test_dim, K_t, extra_coords = _test_kernel(dataclasses.replace(problem, batch_dims=batch_dims), K_test)
+    out_dims = [["reg", col]] + [["reg"]] * len(names) + ([["reg", test_dim]] if K_t is not None else [])
+    np_dtype = to_numpy(torch.zeros(0, dtype=dtype)).dtype
+    outs = apply_core(
+        _path_block, inputs, in_dims, out_dims=out_dims,
+        out_sizes={"reg": n_reg, col: n, **({test_dim: K_t.shape[0]} if K_t is not None else {})},
+        out_dtype=[np_dtype] * len(out_dims), labels=labels,
+        problem=dataclasses.replace(problem, col_coords={}, batch_coords={}), reg=reg_arr, method=method,
+        options=method_options, names=names, has_x_true=x_true is not None, has_noise=noise_norm is not None,
+        K_test=K_t, device=str(device), dtype=dtype_name(dtype),
+    )
+    data_vars = {"x": outs[0].transpose("reg", *batch_dims, col)}
+    for name, value in zip(names, outs[1:]):
+        data_vars[name] = value.transpose("reg", *batch_dims)
+    if K_t is not None:
+        data_vars["prediction"] = outs[-1].transpose("reg", *batch_dims, test_dim)
+    one_rhs = noise_norm is not None and int(np.prod(batch_shape)) == 1  # (its noise_norm goes into attrs)
+    labelled = dataclasses.replace(
+        problem, batch_dims=batch_dims, batch_shape=batch_shape,
+        batch_coords={k: v for k, v in b.coords.items() if set(v.dims) <= set(batch_dims) and k != row},
+        noise_norm=torch.as_tensor(inputs[-1].values.reshape(1)) if one_rhs else None,
+    )
+    return _label_path(labelled, data_vars, reg_arr, f, native, method, scalar=is_scalar(reg), extra_coords=extra_coords)
+
+
 def regularize(
     A, b, *, reg, method="tikhonov", L=None, x_true=None, noise_norm=None, device=None, dtype=None, **method_options
 ) -> xr.Dataset:
@@ -315,7 +464,11 @@ def regularize(
     A : (rows, cols) numpy array, torch tensor or DataArray
         The operator. As a DataArray, its row dim is the dim it shares with ``b``.
     b : array, tensor or DataArray
-        Data; dims of b other than the row dim are independent right-hand sides.
+        Data; dims of b other than the row dim are independent right-hand sides. A
+        dask-backed b (chunked along those dims, one chunk along the row dim) gives a
+        lazy Dataset: A (not chunked) is decomposed once, here, and the path runs block by
+        block when computed (``xarray.apply_ufunc(..., dask="parallelized")``, also on a
+        dask.distributed cluster); the factors and coords are computed at once.
     reg : float or 1-D array of float >= 0
         Strength(s). A scalar gives the Dataset without the ``reg`` dim.
     method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov", "heat", "butterworth"} or callable
@@ -359,6 +512,9 @@ def regularize(
     >>> float(path["residual_norm"].sel(reg=1e-10)) < 1e-4
     True
     """
+    if is_dask(b):  # many right-hand sides, lazily: one decomposition, the path per block
+        return _lazy_path(A, b, reg=reg, method=method, L=L, x_true=x_true, noise_norm=noise_norm, device=device,
+                          dtype=dtype, **method_options)
     problem = prepare(A, b, L=L, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype)
     return path_dataset(problem, reg, method, **method_options)
 
@@ -386,6 +542,9 @@ def regularize_kernel(
     >>> path["x"].shape, path["prediction"].dims
     ((2, 30), ('reg', 'test'))
     """
+    if is_dask(y):
+        return _lazy_path(K, y, reg=reg, method=method, noise_norm=noise_norm, device=device, dtype=dtype,
+                          kernel=True, K_test=K_test, **method_options)
     problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True)
     reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
     extra, coords = {}, {}
