@@ -70,7 +70,19 @@ import xarray as xr
 from ..core import filtering as core_filtering
 from ..core import graphs as G
 from ..core.checks import check_finite, check_int, check_memory, check_reg, itemsize
-from ._apply import compute_settings, finish, raw, settings_attrs, to_numpy, to_tensor
+from ._apply import (
+    apply_core,
+    block_tensor,
+    check_core_chunks,
+    compute_settings,
+    dtype_name,
+    finish,
+    is_dask,
+    raw,
+    settings_attrs,
+    to_numpy,
+    to_tensor,
+)
 
 __all__ = [
     "graph",
@@ -1141,7 +1153,9 @@ def graph_filter(
         With the sample dim (the dim it shares with a labelled adjacency; else
         ``sample_dim``, ``node`` or the one dim of the right size; numpy/torch: the first
         axis). Other dims (band, channel, time...) are filtered each, through the one
-        decomposition.
+        decomposition. Dask-backed (chunked along those dims, one chunk along the sample
+        dim): the decomposition is computed here and ``estimate`` is lazy, filtered block
+        by block when computed (``xarray.apply_ufunc(..., dask="parallelized")``).
     adjacency : (sample, sample_) DataArray, array, tensor, torch or scipy sparse matrix
     reg : float or 1-D array of float >= 0
         A grid adds a leading ``reg`` dim; a scalar gives the same Dataset without it.
@@ -1206,7 +1220,13 @@ def graph_filter(
         signal, adjacency, sample_dim, device, dtype, name="signal", directed=magnetic)
     n = A.shape[0]
     c = int(np.prod(extra_shape)) if extra_shape else 1
-    x = to_tensor(data, "signal", A.device, A.dtype).reshape(n, c)
+    lazy = isinstance(signal, xr.DataArray) and is_dask(signal)
+    if lazy:  # filtered block by block when computed; a probe column gives what does not depend on it
+        check_core_chunks(signal, [sd], "signal")
+        c = int(np.prod([max(signal.chunksizes[d]) for d in extra])) if extra else 1
+        x = torch.zeros(n, 1, dtype=A.dtype, device=A.device)
+    else:
+        x = to_tensor(data, "signal", A.device, A.dtype).reshape(n, c)
     R = reg_arr.shape[0]
     width = 2 if magnetic else 1
     check_memory(
@@ -1235,14 +1255,23 @@ def graph_filter(
             new_coords.update(_mode_coords(spec.values))
             attrs["eigensolver"] = spec.method
         else:
-            res = G.chebyshev_filter(A, x, reg_arr, method, kind=kind, q=q, order=order, lmax=lmax, **options)
+            cheb = {"kind": kind, "q": q, "order": order, "lmax": lmax}
+            res = G.chebyshev_filter(A, x, reg_arr, method, **cheb, **options)
             y = res.y
             data_vars["max_error"] = ("reg", to_numpy(res.max_error).astype(float, copy=True))
             data_vars["coefficients"] = (("reg", "term"), to_numpy(res.coefficients).astype(float, copy=True))
             new_coords["term"] = np.arange(order + 1)
             attrs["lmax"] = float(res.lmax)
-    y = to_numpy(y).reshape((R, n) + tuple(extra_shape))
-    est = xr.DataArray(y, dims=("reg", sd) + tuple(extra)).transpose("reg", *out_dims)
+    if lazy:
+        est = apply_core(
+            _graph_filter_block, [signal], [[sd]], out_dims=["reg", sd], out_sizes={"reg": R, sd: n},
+            out_dtype=to_numpy(y).dtype, labels=["signal"], spec=spec if order is None else None,
+            A=None if order is None else A, cheb=None if order is None else cheb, reg=reg_arr, method=method,
+            options=options, device=str(A.device), dtype=dtype_name(A.dtype),
+        ).transpose("reg", *out_dims)
+    else:
+        y = to_numpy(y).reshape((R, n) + tuple(extra_shape))
+        est = xr.DataArray(y, dims=("reg", sd) + tuple(extra)).transpose("reg", *out_dims)
     ds = xr.Dataset({"estimate": est, **data_vars})
     ds = ds.assign_coords(coords.coords).assign_coords(reg=reg_arr, **new_coords)
     if isinstance(signal, xr.DataArray):
@@ -1256,6 +1285,20 @@ def graph_filter(
     ds.attrs.update(_clean_attrs(attrs))
     return finish(ds, reg=reg, device=A.device, dtype=A.dtype,
                   long_name=_FILTER_LONG.get(attrs["method"], attrs["method"]))
+
+
+def _graph_filter_block(x, *, spec, A, cheb, reg, method, options, device, dtype):
+    """One block of signals (the sample dim last) through the exact filter (``spec``) or
+    the Chebyshev one (``A``, ``cheb``): ``(..., reg, sample)``."""
+    lead, n = x.shape[:-1], x.shape[-1]
+    xt = block_tensor(x, "signal", device, dtype).reshape(-1, n).mT  # (n, c)
+    if cheb is None:
+        y = G.graph_filter(spec, xt, torch.as_tensor(reg, dtype=spec.values.dtype, device=spec.values.device),
+                           method, **options)
+    else:
+        y = G.chebyshev_filter(A, xt, reg, method, **cheb, **options).y
+    y = to_numpy(y)  # (R, n, c)
+    return np.moveaxis(y, -1, 0).reshape(lead + y.shape[:2])
 
 
 def _partial_labels(values, name: str):
