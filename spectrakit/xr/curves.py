@@ -184,29 +184,38 @@ def _seed_grid(seed):
     return grid
 
 
-def _seed_block(seeds, *, run, names):
-    """One block of seeds: ``run(seed=s)`` for each, its fields stacked (seeds first)."""
+def _seed_block(seeds, *, run, names, shifted):
+    """One block of seeds: ``run(seed=s)`` for each, its fields stacked (seeds first);
+    ``shifted`` maps more names to ``(field, constant)``: that field plus the constant."""
     seeds = np.asarray(seeds)
     results = [run(seed=int(s)) for s in seeds.reshape(-1)]
-    return tuple(
-        np.stack([to_numpy(getattr(r, k)) for r in results]).reshape(seeds.shape + tuple(getattr(results[0], k).shape))
-        for k in names
-    )
+    out = []
+    for k in names:
+        field, add = shifted.get(k, (k, 0.0))
+        arr = np.stack([to_numpy(getattr(r, field)) for r in results])
+        out.append((arr + add if add else arr).reshape(seeds.shape + arr.shape[1:]))
+    return tuple(out)
 
 
-def _per_seed(seeds: xr.DataArray, run, fields: dict, sizes: dict, like: torch.Tensor, probe: dict) -> dict:
+def _per_seed(seeds: xr.DataArray, run, fields: dict, sizes: dict, like: torch.Tensor, probe: dict,
+              shifted: dict | None = None) -> dict:
     """Each field of ``run(seed=s)`` (a NamedTuple of tensors; ``fields`` maps its names to
     their dims) as a DataArray over ``seeds``' dim first: one Monte-Carlo estimate per
     seed, through :func:`spectrakit.xr._apply.apply_core`, so a dask-backed seed grid is
     computed lazily, block by block (a cluster's workers each run their seeds). A lazy
     grid first runs ``run(seed=0, **probe)`` (a cheap draw) so that bad arguments fail
-    here, not at compute time."""
+    here, not at compute time. ``shifted`` (name: (field, constant)) adds fields computed
+    in the blocks too: an output derived from another lazily (``error + noise**2``) would
+    make a graph whose intermediate output distributed's graph optimization can lose.
+    """
     if is_dask(seeds):
         run(seed=0, **probe)
+    shifted = shifted or {}
+    fields = {**fields, **{k: fields[src] for k, (src, _) in shifted.items()}}
     names = list(fields)
     dtype = to_numpy(torch.zeros(0, dtype=like.dtype)).dtype
     outs = apply_core(_seed_block, [seeds], [[]], out_dims=[list(fields[k]) for k in names], out_sizes=sizes,
-                      out_dtype=[dtype] * len(names), labels=["seed"], run=run, names=tuple(names))
+                      out_dtype=[dtype] * len(names), labels=["seed"], run=run, names=tuple(names), shifted=shifted)
     return dict(zip(names, outs))
 
 
@@ -319,10 +328,11 @@ def monte_carlo_curve(
     seeds = _seed_grid(seed)
     if seeds is None:
         fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
     else:
         fields = _per_seed(seeds, run, _mc_fields(n_dims + p_dims, core.MonteCarloCurve._fields),
-                           {"n": n_arr.size, name: p_arr.size, "mode": lam.shape[0]}, lam, {"trials": 1})
-    fields["test_mse"] = fields["error"] + float(noise) ** 2
+                           {"n": n_arr.size, name: p_arr.size, "mode": lam.shape[0]}, lam, {"trials": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
     attrs = {"method": method, "noise": float(noise), "trials": int(trials), "seed": seed, **settings_attrs(lam.device, lam.dtype)}
     if method in ("gd", "flow"):
         attrs["lr"] = float(1.0 / float(lam.max()) if lr is None else lr)
@@ -405,10 +415,11 @@ def random_features_curve(
     seeds = _seed_grid(seed)
     if seeds is None:
         fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
     else:
         fields = _per_seed(seeds, run, _mc_fields(N_dims + r_dims, core.RandomFeaturesCurve._fields),
-                           {"n_features": N_arr.size, "reg": r_arr.size}, lam, {"draws": 1})
-    fields["test_mse"] = fields["error"] + float(noise) ** 2
+                           {"n_features": N_arr.size, "reg": r_arr.size}, lam, {"draws": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "seed": "none" if seed is None else seed,
              **settings_attrs(lam.device, lam.dtype)}
     if seeds is not None:
@@ -439,11 +450,12 @@ def random_features_monte_carlo(
     seeds = _seed_grid(seed)
     if seeds is None:
         fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
     else:
         fields = _per_seed(seeds, run, _mc_fields(N_dims + r_dims, core.MonteCarloCurve._fields),
                            {"n_features": N_arr.size, "reg": r_arr.size, "mode": lam.shape[0]}, lam,
-                           {"draws": 1, "trials": 1})
-    fields["test_mse"] = fields["error"] + float(noise) ** 2
+                           {"draws": 1, "trials": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "trials": int(trials),
              "seed": "none" if seed is None else seed, **settings_attrs(lam.device, lam.dtype)}
     if seeds is not None:
