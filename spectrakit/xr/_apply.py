@@ -8,6 +8,12 @@ numpy-backed xarray objects, or dask-backed ones, lazily, when the input was das
 (:func:`apply_core`). :func:`finish` sets the attrs every result carries (``method``,
 ``device``, ``dtype``) and the scalar-``reg`` convention (a scalar ``reg`` gives the same
 Dataset without the ``reg`` dim, its value in ``attrs``).
+
+Sections: tensors (``raw``, ``to_tensor``, ``to_numpy``, ``compute_settings``,
+``settings``, ``shape_of``, ``dtype_name``); axes and labels (``Axis``/``axis``: an evenly
+spaced dim, ``dims_list``, ``labelled``, ``check_data``...); results (``finish``); dask
+(``apply_core``, ``check_core_chunks``, ``block_tensor``). The names are public within
+spectrakit.xr (no underscore) and private to the package (the module is).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -100,6 +107,175 @@ def coords_on(value, dim) -> dict:
     if not isinstance(value, xr.DataArray):
         return {}
     return {k: v for k, v in value.coords.items() if set(v.dims) == {dim}}
+
+
+# ----------------------------------------------------------------------------- axes and labels
+
+#: new frequency dims are ``freq_<dim>`` (xrft's convention)
+FREQ_PREFIX = "freq_"
+#: datetime64 coordinates are measured in seconds since this instant
+EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
+
+@dataclass(frozen=True)
+class Axis:
+    """An evenly spaced dim: where its samples sit, in increasing order."""
+
+    dim: Hashable
+    size: int
+    spacing: float  # > 0
+    origin: float  # the smallest coordinate value (seconds since 1970 for datetimes)
+    descending: bool
+    kind: str  # "index" (no coordinate), "number", "datetime", "timedelta"
+    units: str | None
+
+    @property
+    def freq_dim(self) -> str:
+        return f"{FREQ_PREFIX}{self.dim}"
+
+    def freq_attrs(self, df: float) -> dict:
+        attrs = {
+            "long_name": f"frequency along {self.dim}",
+            "spacing": float(df),
+            "direct_spacing": float(self.spacing),
+            "direct_origin": float(self.origin),
+            "direct_size": int(self.size),
+            "direct_kind": self.kind,
+            "direct_descending": int(self.descending),
+        }
+        if self.units:
+            attrs["units"] = f"1/{self.units}"
+            attrs["direct_units"] = self.units
+        return attrs
+
+    def positions(self, offsets: np.ndarray):
+        """Coordinate values at ``origin + offsets * spacing`` in the coordinate's type."""
+        x = self.origin + np.asarray(offsets, dtype=float) * self.spacing
+        if self.kind == "datetime":
+            return EPOCH + np.round(x * 1e9).astype("timedelta64[ns]")
+        if self.kind == "timedelta":
+            return np.round(x * 1e9).astype("timedelta64[ns]")
+        return x
+
+
+def label_of(da: xr.DataArray, default: str) -> str:
+    return f"{default} ({da.name!r})" if da.name is not None else default
+
+
+def as_dataarray(obj, default: str):
+    """(DataArray, tensor or None): numpy and torch inputs get xarray's default dims."""
+    if isinstance(obj, xr.DataArray):
+        return obj, None
+    if isinstance(obj, xr.Dataset):
+        raise TypeError(f"{default} must be a DataArray here; got a Dataset (pick a variable: ds['name']).")
+    if isinstance(obj, torch.Tensor):
+        return xr.DataArray(obj.detach().to("cpu").numpy()), obj
+    return xr.DataArray(np.asarray(obj)), None
+
+
+def labelled(obj, default: str):
+    """(DataArray, tensor or None, label) of an input named ``default`` in messages."""
+    da, tensor = as_dataarray(obj, default)
+    return da, tensor, label_of(da, default)
+
+
+def np_dtype(dt: torch.dtype, complex_: bool):
+    if dt == torch.float32:
+        return np.complex64 if complex_ else np.float32
+    return np.complex128 if complex_ else np.float64
+
+
+def check_data(da: xr.DataArray, label: str, *, allow_complex: bool) -> None:
+    kind = da.dtype.kind
+    if kind == "c" and not allow_complex:
+        raise TypeError(
+            f"{label} holds complex numbers ({da.dtype}); this spectrum is for real data: pass "
+            "its .real, .imag or abs(), or use fft."
+        )
+    if kind not in "iufc":
+        raise TypeError(f"{label} must hold numbers; got dtype {da.dtype}.")
+
+
+def dims_list(da: xr.DataArray, dim, label: str, *, default_all: bool = True, name: str = "dim") -> list:
+    """The dims named by ``dim`` (None: all of ``da``'s), checked; errors call it ``name``,
+    the caller's argument."""
+    if dim is None:
+        if not default_all:
+            raise ValueError(f"{name} is required: name the dim to transform.")
+        dims = list(da.dims)
+    elif isinstance(dim, str) or not isinstance(dim, (list, tuple)):
+        dims = [dim]
+    else:
+        dims = list(dim)
+    if not dims:
+        raise ValueError(f"{name} is empty: name at least one dim.")
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"{name}={dim!r} repeats a dim.")
+    for d in dims:
+        if d not in da.dims:
+            raise ValueError(f"{name}={d!r} is not a dimension of {label}; its dims are {tuple(da.dims)}.")
+    return dims
+
+
+def axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str, *, tol_is_argument: bool = True) -> Axis:
+    """The grid of ``dim``: its spacing and origin, after checking it is even.
+
+    ``tol_is_argument=False``: the caller has no ``spacing_tol`` argument (its tolerance is
+    fixed), so the error does not tell the user to raise it.
+    """
+    n = int(da.sizes[dim])
+    if n < 2:
+        raise ValueError(f"dim {dim!r} of {label} has {n} sample(s); a spectrum needs at least 2.")
+    if dim not in da.coords:
+        return Axis(dim, n, 1.0, 0.0, False, "index", None)
+    coord = da[dim]
+    values = coord.values
+    units = coord.attrs.get("units")
+    if np.issubdtype(values.dtype, np.datetime64):
+        c = (values.astype("datetime64[ns]") - EPOCH).astype(np.int64) / 1e9
+        kind, units = "datetime", "s"
+    elif np.issubdtype(values.dtype, np.timedelta64):
+        c = values.astype("timedelta64[ns]").astype(np.int64) / 1e9
+        kind, units = "timedelta", "s"
+    elif values.dtype.kind in "iuf":
+        c = values.astype(float)
+        kind = "number"
+    else:
+        raise TypeError(
+            f"the coordinate of dim {dim!r} has dtype {values.dtype}: a spectrum needs numbers or "
+            "datetime64 (convert cftime dates with .convert_calendar, or drop the coordinate)."
+        )
+    if not np.all(np.isfinite(c)):
+        raise ValueError(f"the coordinate of dim {dim!r} holds NaN or inf.")
+    step = (c[-1] - c[0]) / (n - 1)
+    if step == 0:
+        raise ValueError(f"the coordinate of dim {dim!r} has zero spacing (its first and last values are equal).")
+    deviation = float(np.max(np.abs(np.diff(c) - step)) / abs(step))
+    if deviation > spacing_tol:
+        if tol_is_argument:
+            tolerance, advice = f"spacing_tol={spacing_tol:g}", ", or raise spacing_tol"
+        else:
+            tolerance, advice = f"{spacing_tol:g}", ""
+        raise ValueError(
+            f"the coordinate of dim {dim!r} is not evenly spaced: its steps differ from the mean step "
+            f"{step:.6g} by up to {deviation:.3g} relative, more than the relative tolerance "
+            f"{tolerance}. Interpolate onto an even grid first, e.g. "
+            f"da.interp({dim}=numpy.linspace(first, last, n)){advice}."
+        )
+    return Axis(dim, n, abs(float(step)), float(min(c[0], c[-1])), bool(step < 0), kind, units)
+
+
+def increasing(da: xr.DataArray, axes: Sequence[Axis]) -> xr.DataArray:
+    """Reverse the dims whose coordinate decreases (a view; never modifies ``da``)."""
+    flips = {ax.dim: slice(None, None, -1) for ax in axes if ax.descending}
+    return da.isel(flips) if flips else da
+
+
+def order_dims(dims: Sequence[Hashable], replace: dict) -> list:
+    """``dims`` with each key of ``replace`` swapped for its tuple of new dims."""
+    out = []
+    for d in dims:
+        out.extend(replace.get(d, (d,)))
+    return out
 
 
 # ----------------------------------------------------------------------------- results
