@@ -1257,6 +1257,7 @@ def graph_filter(
         else:
             cheb = {"kind": kind, "q": q, "order": order, "lmax": lmax}
             res = G.chebyshev_filter(A, x, reg_arr, method, **cheb, **options)
+            cheb["lmax"] = float(res.lmax)  # (the blocks reuse the interval)
             y = res.y
             data_vars["max_error"] = ("reg", to_numpy(res.max_error).astype(float, copy=True))
             data_vars["coefficients"] = (("reg", "term"), to_numpy(res.coefficients).astype(float, copy=True))
