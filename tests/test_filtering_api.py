@@ -414,3 +414,15 @@ def test_accessor_delegates():
     xr.testing.assert_identical(via, direct)
     xr.testing.assert_identical(ds["A"].spectral.picard(ds["b"], device="cpu"), ds.spectral.picard(device="cpu"))
     assert via.spectral.choose("discrepancy") == spectrakit.choose(direct, "discrepancy")
+
+
+def test_choose_is_the_function_and_its_module_is_xr_choose():
+    import importlib
+
+    import spectrakit.xr
+    from spectrakit.xr import choose
+    from spectrakit.xr.filtering import choose as from_filtering
+
+    module = importlib.import_module("spectrakit.xr.choose")
+    assert callable(choose) and choose is spectrakit.choose is spectrakit.xr.choose is from_filtering
+    assert module.choose is choose and choose.__module__ == "spectrakit.xr.choose"

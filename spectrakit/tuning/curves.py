@@ -42,8 +42,8 @@ import xarray as xr
 from ..core import curves as cc
 from ..core.checks import check_finite, check_int, check_memory, check_real, check_reg
 from ..core.threads import single_thread_if_small
+from ..xr._apply import compute_settings, to_numpy
 from ._session import FilterSession
-from ..xr.bridge import compute_settings, to_numpy
 from ._cache import LRUCache
 
 __all__ = ["LearningCurveSession", "CurveStep", "METHODS", "NATIVE"]

@@ -41,8 +41,8 @@ import xarray as xr
 from ..core import spectral
 from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
+from ..xr._apply import compute_settings, shape_of, to_numpy, to_tensor
 from ._session import FilterSession
-from ..xr.bridge import compute_settings, shape_of, to_numpy, to_tensor
 from ..xr.fourier import _FOURIER_LOO_NOTE, _centred_transfer, _fourier_axes, _freq_coord
 
 __all__ = ["SpectrumSession", "MODES"]

@@ -39,7 +39,7 @@ from ..core import spectral
 from ..core import graphs as G
 from ..core.checks import check_real, check_reg
 from ..core.threads import single_thread_if_small
-from ..xr.bridge import compute_settings, to_numpy, to_tensor
+from ..xr._apply import compute_settings, to_numpy, to_tensor
 from ..xr.filtering import choose
 from ._cache import LRUCache
 from ._session import FilterSession, Session

@@ -10,4 +10,7 @@ from .fourier import *  # noqa: F401,F403
 from .graphs import __all__ as _graphs_all
 from .graphs import *  # noqa: F401,F403
 
+# ``choose`` (from filtering's __all__) is the function: the package attribute shadows the
+# module spectrakit.xr.choose, which filtering imports first (importlib.import_module
+# and sys.modules reach the module)
 __all__ = [*_curves_all, *_filtering_all, *_fourier_all, *_graphs_all]

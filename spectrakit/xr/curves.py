@@ -1,7 +1,7 @@
 """Learning-curve theory on labelled results: the deterministic equivalents, their
 Monte-Carlo counterparts, random-features ridge and model collapse as xarray Datasets.
 
-Each function converts its inputs through :mod:`spectrakit.xr.bridge` (numpy and xarray
+Each function converts its inputs through :mod:`spectrakit.xr._apply` (numpy and xarray
 go where :func:`spectrakit.set_options` or the automatic choice says, in float64; a
 tensor stays on its device), calls :mod:`spectrakit.core.curves` and labels the result.
 The conventions (``reg`` = scikit-learn's alpha, modes, ``coefs``, excess risk) are that
@@ -12,6 +12,14 @@ gradient descent and gradient flow, ``rank`` for spectral cut-off; ``n_features`
 random features), ``mode`` (an integer index; the population eigenvalue is the coordinate
 ``eigenvalue`` on it) and ``generation``. A scalar argument gives no dim, with its value
 in ``attrs`` (the same Dataset otherwise).
+
+Seed grids: every function with a ``seed`` (the Monte-Carlo ones and
+:func:`random_features_curve`) also takes a 1-D grid of seeds (a list, an array or a
+DataArray; dim ``seed`` unless labelled): one independent estimate per seed, over that
+leading dim (the seed's coordinate replaces ``attrs["seed"]``; average with
+``.mean("seed")``). A dask-backed grid gives a lazy Dataset whose seeds run block by
+block when computed (``xarray.apply_ufunc(..., dask="parallelized")``, on a
+dask.distributed cluster each worker its seeds): the draws are the unit of parallel work.
 
 >>> import numpy as np
 >>> from spectrakit.core.curves import power_law_spectrum, power_law_target
@@ -26,13 +34,15 @@ True
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 import xarray as xr
 
 from ..core import curves as core
 from ..core.checks import check_reg
-from .bridge import compute_settings, raw, to_numpy, to_tensor
+from ._apply import apply_core, compute_settings, is_dask, raw, settings_attrs, to_numpy, to_tensor
 
 __all__ = [
     "learning_curve",
@@ -128,12 +138,15 @@ def _dataset(fields: dict, lead: tuple, grids: dict, attrs: dict, lam=None, extr
     for name, t in fields.items():
         if t is None:
             continue
+        if isinstance(t, xr.DataArray):  # labelled already (a seed grid: per_seed)
+            data_vars[name] = t
+            continue
         dims, t = t if isinstance(t, tuple) else (None, t)
         arr = to_numpy(t)
         dims = dims or lead + (("mode",) if arr.ndim == len(lead) + 1 else ())
         data_vars[name] = (dims, arr)
     coords = {d: values for d, (values, dims) in grids.items() if dims}
-    if lam is not None and any("mode" in v[0] for v in data_vars.values()):
+    if lam is not None and any("mode" in (v.dims if isinstance(v, xr.DataArray) else v[0]) for v in data_vars.values()):
         coords.update({"mode": np.arange(lam.shape[0]), "eigenvalue": ("mode", to_numpy(lam))})
         coords.update({k: ("mode", v) for k, v in (extra or {}).items()})
     ds = xr.Dataset(data_vars, coords=coords)
@@ -146,8 +159,69 @@ def _dataset(fields: dict, lead: tuple, grids: dict, attrs: dict, lam=None, extr
     return ds
 
 
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
+# ------------------------------------------------------------------- seed grids
+
+
+def _seed_grid(seed):
+    """None for one seed (an integer or None); else the seeds as a 1-D DataArray (dim
+    ``seed`` unless labelled), one independent Monte-Carlo estimate each."""
+    data = raw(seed)
+    if seed is None or np.ndim(data) == 0:
+        return None
+    if isinstance(seed, xr.DataArray):
+        if seed.ndim != 1:
+            raise ValueError(f"seed must be an integer or a 1-D grid of seeds; got dims {tuple(seed.dims)}.")
+        grid = seed
+    else:
+        arr = to_numpy(data) if isinstance(data, torch.Tensor) else np.asarray(data)
+        if arr.ndim != 1:
+            raise ValueError(f"seed must be an integer or a 1-D grid of seeds; got shape {arr.shape}.")
+        grid = xr.DataArray(arr, dims="seed", coords={"seed": arr})
+    if grid.dtype.kind not in "iu":
+        raise TypeError(f"seed must hold whole numbers >= 0; got dtype {grid.dtype}.")
+    if not is_dask(grid) and (grid.values < 0).any():
+        raise ValueError("seed must hold whole numbers >= 0.")
+    return grid
+
+
+def _seed_block(seeds, *, run, names, shifted):
+    """One block of seeds: ``run(seed=s)`` for each, its fields stacked (seeds first);
+    ``shifted`` maps more names to ``(field, constant)``: that field plus the constant."""
+    seeds = np.asarray(seeds)
+    results = [run(seed=int(s)) for s in seeds.reshape(-1)]
+    out = []
+    for k in names:
+        field, add = shifted.get(k, (k, 0.0))
+        arr = np.stack([to_numpy(getattr(r, field)) for r in results])
+        out.append((arr + add if add else arr).reshape(seeds.shape + arr.shape[1:]))
+    return tuple(out)
+
+
+def _per_seed(seeds: xr.DataArray, run, fields: dict, sizes: dict, like: torch.Tensor, probe: dict,
+              shifted: dict | None = None) -> dict:
+    """Each field of ``run(seed=s)`` (a NamedTuple of tensors; ``fields`` maps its names to
+    their dims) as a DataArray over ``seeds``' dim first: one Monte-Carlo estimate per
+    seed, through :func:`spectrakit.xr._apply.apply_core`, so a dask-backed seed grid is
+    computed lazily, block by block (a cluster's workers each run their seeds). A lazy
+    grid first runs ``run(seed=0, **probe)`` (a cheap draw) so that bad arguments fail
+    here, not at compute time. ``shifted`` (name: (field, constant)) adds fields computed
+    in the blocks too: an output derived from another lazily (``error + noise**2``) would
+    make a graph whose intermediate output distributed's graph optimization can lose.
+    """
+    if is_dask(seeds):
+        run(seed=0, **probe)
+    shifted = shifted or {}
+    fields = {**fields, **{k: fields[src] for k, (src, _) in shifted.items()}}
+    names = list(fields)
+    dtype = to_numpy(torch.zeros(0, dtype=like.dtype)).dtype
+    outs = apply_core(_seed_block, [seeds], [[]], out_dims=[list(fields[k]) for k in names], out_sizes=sizes,
+                      out_dtype=[dtype] * len(names), labels=["seed"], run=run, names=tuple(names), shifted=shifted)
+    return dict(zip(names, outs))
+
+
+def _mc_fields(lead: tuple, names) -> dict:
+    """The dims of a Monte-Carlo result's fields (per-mode ones end in ``_mode``)."""
+    return {k: lead + (("mode",) if k.endswith("_mode") else ()) for k in names}
 
 
 # --------------------------------------------------------------------- theory curves
@@ -201,7 +275,7 @@ def learning_curve(
     n_arr, n_dims = _grid_of(n, "n")
     p_arr, p_dims = _grid_of(value, name, method)
     n_t, p_t = torch.as_tensor(n_arr), torch.as_tensor(p_arr)
-    attrs = {"method": method, "noise": float(noise), **_settings(lam)}
+    attrs = {"method": method, "noise": float(noise), **settings_attrs(lam.device, lam.dtype)}
     if method == "ridge":
         result = core.ridge_learning_curve(lam, c, noise, n_t, p_t)
         attrs["approximation"] = "deterministic equivalent (exact as n and P grow)"
@@ -227,7 +301,8 @@ def monte_carlo_curve(
     :func:`learning_curve` (:func:`spectrakit.core.curves.monte_carlo_curve`).
 
     Arguments as :func:`learning_curve` (``eigenvalues > 0``, ``n`` whole numbers), plus
-    ``trials`` (draws of the design per ``n``) and ``seed``.
+    ``trials`` (draws of the design per ``n``) and ``seed`` (an integer, or a grid: one
+    estimate per seed over a leading ``seed`` dim, lazy when dask-backed; see the module).
 
     Returns
     -------
@@ -248,15 +323,23 @@ def monte_carlo_curve(
     lam, c, extra = _spectrum_and_target(eigenvalues, coefs, device, dtype)
     n_arr, n_dims = _grid_of(n, "n")
     p_arr, p_dims = _grid_of(value, name, method)
-    result = core.monte_carlo_curve(lam, c, noise, torch.as_tensor(n_arr), torch.as_tensor(p_arr),
-                                    method=method, lr=lr, trials=trials, seed=seed)
-    fields = result._asdict()
-    fields["test_mse"] = result.error + float(noise) ** 2
-    attrs = {"method": method, "noise": float(noise), "trials": int(trials), "seed": seed, **_settings(lam)}
+    run = functools.partial(core.monte_carlo_curve, lam, c, noise, torch.as_tensor(n_arr), torch.as_tensor(p_arr),
+                            method=method, lr=lr, trials=trials)
+    seeds = _seed_grid(seed)
+    if seeds is None:
+        fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
+    else:
+        fields = _per_seed(seeds, run, _mc_fields(n_dims + p_dims, core.MonteCarloCurve._fields),
+                           {"n": n_arr.size, name: p_arr.size, "mode": lam.shape[0]}, lam, {"trials": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
+    attrs = {"method": method, "noise": float(noise), "trials": int(trials), "seed": seed, **settings_attrs(lam.device, lam.dtype)}
     if method in ("gd", "flow"):
         attrs["lr"] = float(1.0 / float(lam.max()) if lr is None else lr)
     if seed is None:
         attrs["seed"] = "none"
+    if seeds is not None:
+        del attrs["seed"]  # (the seed coordinate)
     return _dataset(fields, n_dims + p_dims, {"n": (n_arr, n_dims), name: (p_arr, p_dims)}, attrs, lam, extra)
 
 
@@ -297,7 +380,7 @@ def optimal_learning_curve(
     ds["errors"].attrs["long_name"] = _LONG_NAMES["error"]
     if not n_dims:
         ds.attrs["n"] = float(n_arr)
-    ds.attrs.update(method=method, noise=float(noise), conventions=CONVENTIONS, **_settings(lam))
+    ds.attrs.update(method=method, noise=float(noise), conventions=CONVENTIONS, **settings_attrs(lam.device, lam.dtype))
     return ds
 
 
@@ -327,12 +410,20 @@ def random_features_curve(
     lam, c, _ = _spectrum_and_target(eigenvalues, coefs, device, dtype)
     N_arr, N_dims = _grid_of(n_features, "n_features")
     r_arr, r_dims = _grid_of(reg, "reg")
-    result = core.random_features_curve(lam, c, noise, n, torch.as_tensor(N_arr), torch.as_tensor(r_arr),
-                                        draws=draws, seed=seed)
-    fields = result._asdict()
-    fields["test_mse"] = result.error + float(noise) ** 2
+    run = functools.partial(core.random_features_curve, lam, c, noise, n, torch.as_tensor(N_arr),
+                            torch.as_tensor(r_arr), draws=draws)
+    seeds = _seed_grid(seed)
+    if seeds is None:
+        fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
+    else:
+        fields = _per_seed(seeds, run, _mc_fields(N_dims + r_dims, core.RandomFeaturesCurve._fields),
+                           {"n_features": N_arr.size, "reg": r_arr.size}, lam, {"draws": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "seed": "none" if seed is None else seed,
-             **_settings(lam)}
+             **settings_attrs(lam.device, lam.dtype)}
+    if seeds is not None:
+        del attrs["seed"]  # (the seed coordinate)
     return _dataset(fields, N_dims + r_dims, {"n_features": (N_arr, N_dims), "reg": (r_arr, r_dims)}, attrs)
 
 
@@ -354,12 +445,21 @@ def random_features_monte_carlo(
     lam, c, extra = _spectrum_and_target(eigenvalues, coefs, device, dtype)
     N_arr, N_dims = _grid_of(n_features, "n_features")
     r_arr, r_dims = _grid_of(reg, "reg")
-    result = core.random_features_monte_carlo(lam, c, noise, n, torch.as_tensor(N_arr), torch.as_tensor(r_arr),
-                                              draws=draws, trials=trials, seed=seed)
-    fields = result._asdict()
-    fields["test_mse"] = result.error + float(noise) ** 2
+    run = functools.partial(core.random_features_monte_carlo, lam, c, noise, n, torch.as_tensor(N_arr),
+                            torch.as_tensor(r_arr), draws=draws, trials=trials)
+    seeds = _seed_grid(seed)
+    if seeds is None:
+        fields = run(seed=seed)._asdict()
+        fields["test_mse"] = fields["error"] + float(noise) ** 2
+    else:
+        fields = _per_seed(seeds, run, _mc_fields(N_dims + r_dims, core.MonteCarloCurve._fields),
+                           {"n_features": N_arr.size, "reg": r_arr.size, "mode": lam.shape[0]}, lam,
+                           {"draws": 1, "trials": 1},
+                           shifted={"test_mse": ("error", float(noise) ** 2)})
     attrs = {"n": int(n), "noise": float(noise), "draws": int(draws), "trials": int(trials),
-             "seed": "none" if seed is None else seed, **_settings(lam)}
+             "seed": "none" if seed is None else seed, **settings_attrs(lam.device, lam.dtype)}
+    if seeds is not None:
+        del attrs["seed"]  # (the seed coordinate)
     return _dataset(fields, N_dims + r_dims, {"n_features": (N_arr, N_dims), "reg": (r_arr, r_dims)}, attrs, lam, extra)
 
 
@@ -386,7 +486,7 @@ def model_collapse(noise, d, T, generations, *, T0=None, device=None, dtype=None
     out = xr.DataArray(to_numpy(err), dims=("generation",), coords={"generation": _generation_coords(generations)},
                        name="error")
     out.attrs.update(long_name=_LONG_NAMES["error"], noise=float(noise), d=int(d), T=int(T),
-                     T0=int(T if T0 is None else T0), **_settings(err))
+                     T0=int(T if T0 is None else T0), **settings_attrs(err.device, err.dtype))
     return out
 
 
@@ -405,12 +505,20 @@ def model_collapse_monte_carlo(
     device, dtype = compute_settings(device, dtype, eigenvalues)
     lam = to_tensor(eigenvalues, "eigenvalues", device, dtype)
     reg_arr, _ = _grid_of(reg, "reg")
-    result = core.model_collapse_monte_carlo(lam, noise, T, generations, reg=torch.as_tensor(reg_arr), T0=T0,
-                                             w_star=w_star, trials=trials, seed=seed)
-    ds = _dataset(result._asdict(), ("generation",),
-                  {"generation": (_generation_coords(generations), ("generation",))},
-                  {"noise": float(noise), "T": int(T), "T0": int(T if T0 is None else T0), "trials": int(trials),
-                   "seed": "none" if seed is None else seed, **_settings(lam)})
+    run = functools.partial(core.model_collapse_monte_carlo, lam, noise, T, generations, reg=torch.as_tensor(reg_arr),
+                            T0=T0, w_star=w_star, trials=trials)
+    seeds = _seed_grid(seed)
+    gen_coords = _generation_coords(generations)
+    if seeds is None:
+        fields = run(seed=seed)._asdict()
+    else:
+        fields = _per_seed(seeds, run, _mc_fields(("generation",), core.CollapseMonteCarlo._fields),
+                           {"generation": gen_coords.size}, lam, {"trials": 2})
+    attrs = {"noise": float(noise), "T": int(T), "T0": int(T if T0 is None else T0), "trials": int(trials),
+             "seed": "none" if seed is None else seed, **settings_attrs(lam.device, lam.dtype)}
+    if seeds is not None:
+        del attrs["seed"]  # (the seed coordinate)
+    ds = _dataset(fields, ("generation",), {"generation": (gen_coords, ("generation",))}, attrs)
     if reg_arr.ndim == 0:
         ds.attrs["reg"] = float(reg_arr)
     else:

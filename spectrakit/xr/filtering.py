@@ -1,5 +1,5 @@
-"""Regularization as spectral filtering on labelled data: ``regularize``, ``choose``,
-``picard``.
+"""Regularization as spectral filtering on labelled data: ``regularize``,
+``regularize_kernel``, ``picard`` (the parameter choice, ``choose``, is :mod:`spectrakit.xr.choose`).
 
 The row dim is the dim A shares with b; A's other dim is the column dim; extra dims of b
 are independent right-hand sides that share the one decomposition of A.
@@ -7,6 +7,7 @@ are independent right-hand sides that share the one decomposition of A.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,23 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core.checks import check_memory, check_reg, itemsize
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import (
+    apply_core,
+    block_tensor,
+    check_core_chunks,
+    compute_settings,
+    coords_on,
+    dtype_name,
+    finish,
+    is_dask,
+    is_scalar,
+    raw,
+    settings_attrs,
+    shape_of,
+    to_numpy,
+    to_tensor,
+)
+from .choose import choose  # re-exported: spectrakit.xr.filtering.choose stays importable
 
 __all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
 
@@ -213,20 +230,14 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
         col=col,
         batch_dims=batch_dims,
         batch_shape=batch_shape,
-        col_coords={k: v for k, v in _coords_on(A, col).items()},
+        col_coords={k: v for k, v in coords_on(A, col).items()},
         batch_coords={k: v for k, v in b_coords.items() if set(v.dims) <= set(batch_dims) and k not in (row,)},
         penalty=penalty,
     )
 
 
-def _coords_on(value, dim):
-    if not isinstance(value, xr.DataArray):
-        return {}
-    return {k: v for k, v in value.coords.items() if set(v.dims) == {dim}}
-
-
-def _check_path_memory(problem: FilteringProblem, n_reg: int) -> None:
-    B = problem.b.shape[0]
+def _check_path_memory(problem: FilteringProblem, n_reg: int, B: int | None = None) -> None:
+    B = problem.b.shape[0] if B is None else B
     m, n = problem.basis.shape
     k = problem.n_modes
     # x, the leave-one-out residuals and coefficients per (rhs, reg); H's diagonal and
@@ -280,7 +291,14 @@ def to_dataset(
         data_vars[name] = per_rhs(problem, t)
     for name, (tail_dims, t) in (extra or {}).items():
         data_vars[name] = per_rhs(problem, t, tail_dims)
-    data_vars["filter_factors"] = (("reg", "mode"), to_numpy(f))
+    return _label_path(problem, data_vars, reg_arr, f, native, method, scalar=scalar, extra_coords=extra_coords)
+
+
+def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, method, *, scalar: bool,
+                extra_coords=None) -> xr.Dataset:
+    """The path's Dataset from its per-rhs variables (numpy ``(dims, array)`` pairs or
+    DataArrays, dask-backed ones included): the factors, coords, long names and attrs."""
+    data_vars = {**data_vars, "filter_factors": (("reg", "mode"), to_numpy(f))}
     coords = {"reg": reg_arr, **problem.mode_coords(), **problem.col_coords, **problem.batch_coords,
               **(extra_coords or {})}
     for name, t in native.items():
@@ -293,26 +311,142 @@ def to_dataset(
         ds["loo"].attrs["note"] = _LOO_NOTE[method == "tikhonov"]
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = s/(s+reg))"
     ds["s"].attrs["long_name"] = "singular value sigma (filters act on s = sigma**2)"
-    ds.attrs.update(
-        solution="x",
-        method=core.method_name(method),
-        penalty=problem.penalty,
-        device=str(problem.device),
-        dtype=str(problem.dtype).replace("torch.", ""),
-        conventions=core.CONVENTIONS,
-    )
     if problem.noise_norm is not None and problem.noise_norm.numel() == 1:
         ds.attrs["noise_norm"] = float(problem.noise_norm[0])
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
+    return finish(ds, reg=float(reg_arr[0]) if scalar else reg_arr, solution="x", method=core.method_name(method),
+                  penalty=problem.penalty, device=problem.device, dtype=problem.dtype, conventions=core.CONVENTIONS)
 
 
 def path_dataset(problem: FilteringProblem, reg, method="tikhonov", **method_options) -> xr.Dataset:
     """The whole path for a prepared problem (what :func:`regularize` returns)."""
     reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
-    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0)
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=is_scalar(reg))
+
+
+# ------------------------------------------------------------------ dask: many right-hand sides
+
+
+def _with_data(problem: FilteringProblem, b_t, x_true_t=None, noise_t=None) -> FilteringProblem:
+    """``problem``'s decomposition with other right-hand sides ``b_t`` (B, m)."""
+    basis = problem.basis
+    beta = basis.coefficients(b_t)
+    return dataclasses.replace(problem, b=b_t, beta=beta, x0=basis.unpenalized(b_t),
+                               outside_sq=basis.outside_norm_sq(b_t, beta), x_true=x_true_t, noise_norm=noise_t)
+
+
+def _path_block(b, *more, problem, reg, method, options, names, has_x_true, has_noise, K_test, device, dtype):
+    """One block of right-hand sides (rows last) along the path: ``x`` then each
+    criterion of ``names`` (then ``prediction`` with ``K_test``), leading dims kept."""
+    lead, m = b.shape[:-1], b.shape[-1]
+    b_t = block_tensor(b, "b", device, dtype).reshape(-1, m)
+    more = list(more)
+    x_true_t = block_tensor(more.pop(0), "x_true", device, dtype).reshape(b_t.shape[0], -1) if has_x_true else None
+    noise_t = block_tensor(more.pop(0), "noise_norm", device, dtype).reshape(-1) if has_noise else None
+    block = _with_data(problem, b_t, x_true_t, noise_t)
+    _, _, _, x, crit = path_tensors(block, reg, method, **options)
+    R = x.shape[1]
+    outs = [to_numpy(x).reshape(lead + (R, x.shape[-1]))]
+    outs += [to_numpy(crit[name]).reshape(lead + (R,)) for name in names]
+    if K_test is not None:
+        p = x @ K_test.mT
+        outs.append(to_numpy(p).reshape(lead + (R, p.shape[-1])))
+    return tuple(outs)
+
+
+def _lazy_path(A, b, *, reg, method, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False,
+               K_test=None, **method_options) -> xr.Dataset:
+    """:func:`regularize` (or :func:`regularize_kernel`) for a dask-backed ``b``: A is
+    decomposed once, here; the right-hand sides go through the path block by block,
+    lazily, through :func:`spectrakit.xr._apply.apply_core`."""
+    name_A = "K" if kernel else "A"
+    a_dims, b_dims, row, col = _resolve_dims(A, b)
+    if not isinstance(b, xr.DataArray):
+        b = xr.DataArray(b, dims=b_dims)
+    if is_dask(A):  # the operator is a core input: one chunk, then read whole
+        check_core_chunks(A if isinstance(A, xr.DataArray) else xr.DataArray(A, dims=a_dims), a_dims, name_A)
+    check_core_chunks(b, [row], "b")
+    if "x" in (col,) + b_dims:
+        raise ValueError(
+            "a dim named 'x' would clash with the result variable x: rename it first, e.g. "
+            "A.rename(x='pixel') (and the same for b or x_true)."
+        )
+    batch_dims = tuple(d for d in b_dims if d != row)
+    if col in batch_dims:
+        raise ValueError(f"b must not have A's column dim {col!r}; its dims are {b_dims}.")
+    batch_shape = tuple(b.sizes[d] for d in batch_dims)
+    device, dtype = compute_settings(device, dtype, A, b)
+    # the decomposition and its labels, on one placeholder right-hand side
+    placeholder = xr.DataArray(np.zeros(b.sizes[row]), dims=(row,))
+    problem = prepare(A, placeholder, L=L, device=device, dtype=dtype, kernel=kernel)
+    n = problem.basis.shape[1]
+    reg_arr = check_reg(reg)
+    n_reg = reg_arr.shape[0]
+    per_block = int(np.prod([max(b.chunksizes[d]) for d in batch_dims])) if batch_dims else 1
+    if n_reg > 1:
+        _check_path_memory(problem, n_reg, per_block)
+
+    inputs, in_dims, labels = [b], [[row]], ["b"]
+    if x_true is not None:
+        like = b.isel({row: 0}, drop=True)
+        if isinstance(x_true, xr.DataArray):
+            if col not in x_true.dims:
+                raise ValueError(f"x_true must have A's column dim {col!r}; it has dims {tuple(x_true.dims)}.")
+            extra = [d for d in x_true.dims if d != col and d not in batch_dims]
+            if extra:
+                raise ValueError(f"x_true has dims {extra} that b does not have.")
+            xt = x_true
+        else:
+            data = raw(x_true)
+            if tuple(shape_of(data))[-1:] != (n,):
+                raise ValueError(f"x_true must end with A's {n} columns; got shape {shape_of(data)}.")
+            data = data if is_dask(data) else np.asarray(to_numpy(data) if isinstance(data, torch.Tensor) else data)
+            nd = len(shape_of(data)) - 1
+            xt = xr.DataArray(data, dims=batch_dims[len(batch_dims) - nd:] + (col,))
+        check_core_chunks(xt, [col], "x_true")
+        inputs.append(xt.broadcast_like(like))
+        in_dims.append([col])
+        labels.append("x_true")
+    if noise_norm is not None:
+        noise_arr = np.asarray(raw(noise_norm), dtype=float)
+        if not np.isfinite(noise_arr).all() or (noise_arr <= 0).any():
+            raise ValueError(f"noise_norm must be finite and > 0 (the norm ||b - b_exact||); got {noise_norm!r}.")
+        inputs.append(xr.DataArray(np.broadcast_to(noise_arr, batch_shape).copy(), dims=batch_dims))
+        in_dims.append([])
+        labels.append("noise_norm")
+
+    # what the path returns (names, factors, native parameters) does not depend on b
+    probe = _with_data(
+        problem, torch.zeros(1, b.sizes[row], dtype=dtype, device=device),
+        None if x_true is None else torch.zeros(1, n, dtype=dtype, device=device),
+        None if noise_norm is None else torch.ones(1, dtype=dtype, device=device),
+    )
+    reg_arr, f, native, _, crit = path_tensors(probe, reg, method, **method_options)
+    names = list(crit)
+    extra_coords, K_t, test_dim = {}, None, None
+    if K_test is not None:
+        test_dim, K_t, extra_coords = _test_kernel(dataclasses.replace(problem, batch_dims=batch_dims), K_test)
+    out_dims = [["reg", col]] + [["reg"]] * len(names) + ([["reg", test_dim]] if K_t is not None else [])
+    np_dtype = to_numpy(torch.zeros(0, dtype=dtype)).dtype
+    outs = apply_core(
+        _path_block, inputs, in_dims, out_dims=out_dims,
+        out_sizes={"reg": n_reg, col: n, **({test_dim: K_t.shape[0]} if K_t is not None else {})},
+        out_dtype=[np_dtype] * len(out_dims), labels=labels,
+        problem=dataclasses.replace(problem, col_coords={}, batch_coords={}), reg=reg_arr, method=method,
+        options=method_options, names=names, has_x_true=x_true is not None, has_noise=noise_norm is not None,
+        K_test=K_t, device=str(device), dtype=dtype_name(dtype),
+    )
+    data_vars = {"x": outs[0].transpose("reg", *batch_dims, col)}
+    for name, value in zip(names, outs[1:]):
+        data_vars[name] = value.transpose("reg", *batch_dims)
+    if K_t is not None:
+        data_vars["prediction"] = outs[-1].transpose("reg", *batch_dims, test_dim)
+    one_rhs = noise_norm is not None and int(np.prod(batch_shape)) == 1  # (its noise_norm goes into attrs)
+    labelled = dataclasses.replace(
+        problem, batch_dims=batch_dims, batch_shape=batch_shape,
+        batch_coords={k: v for k, v in b.coords.items() if set(v.dims) <= set(batch_dims) and k != row},
+        noise_norm=torch.as_tensor(inputs[-1].values.reshape(1)) if one_rhs else None,
+    )
+    return _label_path(labelled, data_vars, reg_arr, f, native, method, scalar=is_scalar(reg), extra_coords=extra_coords)
 
 
 def regularize(
@@ -330,7 +464,11 @@ def regularize(
     A : (rows, cols) numpy array, torch tensor or DataArray
         The operator. As a DataArray, its row dim is the dim it shares with ``b``.
     b : array, tensor or DataArray
-        Data; dims of b other than the row dim are independent right-hand sides.
+        Data; dims of b other than the row dim are independent right-hand sides. A
+        dask-backed b (chunked along those dims, one chunk along the row dim) gives a
+        lazy Dataset: A (not chunked) is decomposed once, here, and the path runs block by
+        block when computed (``xarray.apply_ufunc(..., dask="parallelized")``, also on a
+        dask.distributed cluster); the factors and coords are computed at once.
     reg : float or 1-D array of float >= 0
         Strength(s). A scalar gives the Dataset without the ``reg`` dim.
     method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov", "heat", "butterworth"} or callable
@@ -374,6 +512,9 @@ def regularize(
     >>> float(path["residual_norm"].sel(reg=1e-10)) < 1e-4
     True
     """
+    if is_dask(b):  # many right-hand sides, lazily: one decomposition, the path per block
+        return _lazy_path(A, b, reg=reg, method=method, L=L, x_true=x_true, noise_norm=noise_norm, device=device,
+                          dtype=dtype, **method_options)
     problem = prepare(A, b, L=L, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype)
     return path_dataset(problem, reg, method, **method_options)
 
@@ -401,13 +542,16 @@ def regularize_kernel(
     >>> path["x"].shape, path["prediction"].dims
     ((2, 30), ('reg', 'test'))
     """
+    if is_dask(y):
+        return _lazy_path(K, y, reg=reg, method=method, noise_norm=noise_norm, device=device, dtype=dtype,
+                          kernel=True, K_test=K_test, **method_options)
     problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True)
     reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
     extra, coords = {}, {}
     if K_test is not None:
         test_dim, K_t, coords = _test_kernel(problem, K_test)
         extra["prediction"] = ((test_dim,), x @ K_t.mT)
-    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=np.ndim(raw(reg)) == 0,
+    return to_dataset(problem, reg_arr, f, native, x, crit, method, scalar=is_scalar(reg),
                       extra=extra, extra_coords=coords)
 
 
@@ -423,7 +567,7 @@ def _test_kernel(problem: FilteringProblem, K_test):
                 f"it has dims {tuple(K_test.dims)}."
             )
         test_dim = next(d for d in K_test.dims if d != problem.col)
-        data, coords = K_test.transpose(test_dim, problem.col).data, _coords_on(K_test, test_dim)
+        data, coords = K_test.transpose(test_dim, problem.col).data, coords_on(K_test, test_dim)
     else:
         if len(shape) != 2 or shape[1] != n:
             raise ValueError(f"K_test must have shape (m test points, {n} training points); got {shape}.")
@@ -431,101 +575,6 @@ def _test_kernel(problem: FilteringProblem, K_test):
     if test_dim in {"reg", "mode", *problem.batch_dims}:
         raise ValueError(f"K_test's test dim {test_dim!r} clashes with a dim of the result; rename it.")
     return test_dim, to_tensor(data, "K_test", problem.device, problem.dtype), coords
-
-
-# ------------------------------------------------------------------ parameter choice
-
-
-def _criterion_values(path: xr.Dataset, name: str, hint: str) -> xr.DataArray:
-    if name not in path:
-        raise ValueError(f"path has no {name!r}: {hint}")
-    values = path[name]
-    extra = [d for d in values.dims if d != "reg"]
-    if extra:
-        raise ValueError(
-            f"path has extra dims {extra}: choose works on one right-hand side; select one first, "
-            f"e.g. path.isel({extra[0]}=0)."
-        )
-    return values
-
-
-def choose(path: xr.Dataset, criterion: str, **options) -> float:
-    """The ``reg`` a parameter-choice criterion picks on the path's grid.
-
-    Parameters
-    ----------
-    path : Dataset from :func:`regularize` with a ``reg`` grid (not modified).
-    criterion : {"gcv", "loo", "lcurve", "discrepancy", "quasi_optimality"}
-        * ``gcv``, ``loo``: the minimizer;
-        * ``lcurve``: the maximum curvature of the L-curve (its corner);
-        * ``discrepancy``: the largest reg with ``||r|| <= tau * noise_norm``
-          (option ``tau >= 1``, default 1; needs ``noise_norm`` in :func:`regularize`);
-        * ``quasi_optimality``: the reg_i minimizing ``||x(reg_{i+1}) - x(reg_i)||`` on a
-          geometric grid (steps between identical solutions, as on a TSVD rank's
-          stretch of the grid, are skipped).
-
-    Examples
-    --------
-    >>> import numpy as np, spectrakit
-    >>> A = np.vander(np.linspace(0, 1, 30), 10, increasing=True)
-    >>> rng = np.random.default_rng(0)
-    >>> b = A @ np.ones(10) + 1e-3 * rng.standard_normal(30)
-    >>> path = spectrakit.regularize(A, b, reg=np.logspace(-12, 0, 49), device="cpu")
-    >>> 1e-12 <= spectrakit.choose(path, "gcv") <= 1.0
-    True
-    """
-    if "reg" not in path.dims or path.sizes["reg"] < 2:
-        raise ValueError("path needs a grid of at least 2 reg values (a dim 'reg'); pass an array as reg.")
-    reg = path["reg"].values
-    allowed = {"discrepancy": {"tau"}}.get(criterion, set())
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"criterion {criterion!r} takes no option(s) {sorted(unknown)}.")
-    if criterion in ("gcv", "loo"):
-        values = _criterion_values(path, criterion, "compute the path with spectrakit.regularize.").values
-        return float(reg[_nanarg(values, np.nanargmin, criterion)])
-    if criterion == "lcurve":
-        values = _criterion_values(path, "curvature", "compute the path with spectrakit.regularize.").values
-        return float(reg[_nanarg(values, np.nanargmax, criterion)])
-    if criterion == "discrepancy":
-        tau = options.get("tau", 1.0)
-        if not np.isfinite(tau) or tau < 1:
-            raise ValueError(f"tau must be >= 1 (the safety factor of the discrepancy principle); got {tau!r}.")
-        values = _criterion_values(path, "discrepancy", "pass noise_norm= to spectrakit.regularize.").values
-        ok = values <= tau
-        if not ok.any():
-            raise ValueError(
-                f"no reg on the grid has ||r|| <= tau * noise_norm (tau={tau}); the smallest ratio is "
-                f"{np.nanmin(values):.3g}. Extend the grid to smaller reg or check noise_norm."
-            )
-        return float(reg[ok].max())
-    if criterion == "quasi_optimality":
-        x = path[path.attrs.get("solution", "x")]
-        core_dims = [d for d in x.dims if d != "reg" and d not in path["residual_norm"].dims]
-        extra = [d for d in x.dims if d != "reg" and d not in core_dims]
-        if extra:
-            raise ValueError(f"path has extra dims {extra}: select one right-hand side first, e.g. path.isel({extra[0]}=0).")
-        order = np.argsort(reg)
-        r = reg[order]
-        if (r <= 0).any() or not np.allclose(np.diff(np.log(r)), np.log(r[1] / r[0]), rtol=1e-6, atol=0):
-            raise ValueError("quasi_optimality needs a geometric reg grid (e.g. numpy.logspace) of positive values.")
-        xs = x.transpose("reg", ...).values[order].reshape(len(order), -1)
-        steps = np.linalg.norm(np.diff(xs, axis=0), axis=-1)
-        # a discrete native parameter (rank, iteration count) repeats solutions over
-        # stretches of the grid: compare distinct neighbours only
-        scale = np.linalg.norm(xs, axis=-1).max()
-        steps[steps <= 1e-12 * scale] = np.nan
-        return float(r[:-1][_nanarg(steps, np.nanargmin, criterion)])
-    raise ValueError(
-        f"criterion={criterion!r} is unknown; choose one of 'gcv', 'loo', 'lcurve', 'discrepancy', 'quasi_optimality'."
-    )
-
-
-def _nanarg(values, fn, criterion):
-    finite = np.where(np.isfinite(values), values, np.nan)
-    if np.isnan(finite).all():
-        raise ValueError(f"criterion {criterion!r} is undefined everywhere on this path (all NaN or inf).")
-    return int(fn(finite))
 
 
 def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
@@ -555,5 +604,4 @@ def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
     )
     ds["coef"].attrs["long_name"] = "|u_i^T b|"
     ds["ratio"].attrs["long_name"] = "|u_i^T b| / s_i"
-    ds.attrs.update(penalty=problem.penalty, device=str(problem.device), dtype=str(problem.dtype).replace("torch.", ""))
-    return ds
+    return finish(ds, penalty=problem.penalty, **settings_attrs(problem.device, problem.dtype))

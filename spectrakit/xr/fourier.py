@@ -40,13 +40,13 @@ Conventions (stated once here, tested in tests/test_fourier_spectra.py):
   ``.chunk({dim: -1})``). On dask-backed data NaN/inf are found when the blocks are
   computed.
 
-Scale: every operation maps over the non-core dims through one bridge,
-:func:`_apply_core` (``xarray.apply_ufunc(..., dask="parallelized")`` around a
+Scale: every operation maps over the non-core dims through the one bridge,
+:func:`spectrakit.xr._apply.apply_core` (``xarray.apply_ufunc(..., dask="parallelized")`` around a
 numpy-in/numpy-out wrapper of a ``spectrakit.core.fourier`` function), so dask-backed
 arrays are transformed block by block, lazily, and run unchanged on a dask.distributed
 cluster. Fourier-domain regularization (Sobolev, Wiener, low-pass filters) belongs in
 this module too: it multiplies ``rfft``/``fft`` output by a function of
-:func:`wavenumbers_squared` and maps over blocks with :func:`_apply_core`.
+:func:`wavenumbers_squared` and maps over blocks with the same bridge.
 
 >>> import numpy as np, xarray as xr, spectrakit
 >>> t = np.arange(512) * 0.1
@@ -58,11 +58,10 @@ this module too: it multiplies ``rfft``/``fft`` output by a function of
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +70,19 @@ import xarray as xr
 
 from ..core import filtering as core_filtering
 from ..core import fourier as core
-from ..core.checks import check_finite, check_memory, check_reg, itemsize
-from .bridge import compute_settings, to_numpy, to_tensor
+from ..core.checks import check_memory, check_reg, itemsize
+from ._apply import FREQ_PREFIX as PREFIX
+from ._apply import Axis as _Axis
+from ._apply import apply_core as _apply_core
+from ._apply import axis as _axis
+from ._apply import block_tensor as _block_tensor
+from ._apply import check_data as _check_data
+from ._apply import dims_list as _dims_list
+from ._apply import finish, settings, to_numpy, to_tensor
+from ._apply import increasing as _increasing
+from ._apply import labelled as _labelled
+from ._apply import np_dtype as _np_dtype
+from ._apply import order_dims as _order
 
 __all__ = [
     "fft",
@@ -91,266 +101,10 @@ __all__ = [
     "blur",
 ]
 
-PREFIX = "freq_"
-_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
 _DETRENDS = ("constant", "linear", False, None)
 
 
-# ----------------------------------------------------------------------------- the bridge
-
-
-def _check_core_chunks(da: xr.DataArray, dims: Sequence[Hashable], label: str) -> None:
-    """A dask array must hold each core dim in one chunk (a transform needs all of it)."""
-    if da.chunks is None:
-        return
-    for d in dims:
-        n = len(da.chunksizes.get(d, ()))
-        if n > 1:
-            raise ValueError(
-                f"{label} is a dask array split into {n} chunks along {d!r}, a dim this operation "
-                f"transforms as a whole: rechunk it with .chunk({{{d!r}: -1}}) first (chunk along "
-                "the other dims instead; each block then holds whole series)."
-            )
-
-
-def _apply_core(
-    block: Callable,
-    inputs: Sequence[xr.DataArray],
-    in_dims: Sequence[Sequence[Hashable]],
-    out_dims: Sequence[Hashable],
-    out_sizes: dict,
-    out_dtype,
-    labels: Sequence[str],
-    **kwargs,
-) -> xr.DataArray:
-    """Map ``block`` over the non-core dims of ``inputs``: the one bridge of this module.
-
-    ``block(*arrays, **kwargs)`` takes numpy arrays whose core dims (``in_dims``, in that
-    order) are the last axes and returns one numpy array whose last axes are
-    ``out_dims`` (sizes ``out_sizes``), or a tuple of them when ``out_dims`` is a list of
-    dim lists (and ``out_dtype`` a list of dtypes). It runs through ``xarray.apply_ufunc`` with
-    ``dask="parallelized"``: on numpy-backed inputs once, on dask-backed ones once per
-    block, lazily, without loading the whole array (and on a dask.distributed cluster:
-    ``block`` is a module-level function and ``kwargs`` plain values, so they pickle).
-    Each block is converted to a tensor on the device, computed by
-    ``spectrakit.core.fourier`` and converted back. Coords along the core dims are
-    dropped; attrs are set by the caller.
-    """
-    for da, dims, label in zip(inputs, in_dims, labels):
-        _check_core_chunks(da, dims, label)
-    # several outputs: out_dims is a list of dim lists and out_dtype a list of dtypes
-    several = bool(out_dims) and isinstance(out_dims[0], (list, tuple))
-    outs = [list(d) for d in out_dims] if several else [list(out_dims)]
-    dtypes = list(out_dtype) if several else [out_dtype]
-    with warnings.catch_warnings():
-        # dask builds the output's (empty) meta array by casting the input's: complex in,
-        # real out (irfft) warns about discarding imaginary parts of nothing
-        warnings.filterwarnings("ignore", message="Casting complex values to real", module="dask")
-        return xr.apply_ufunc(
-            functools.partial(block, **kwargs),
-            *inputs,
-            input_core_dims=[list(d) for d in in_dims],
-            output_core_dims=outs,
-            dask="parallelized",
-            output_dtypes=dtypes,
-            dask_gufunc_kwargs={"output_sizes": {d: int(out_sizes[d]) for o in outs for d in o}},
-            keep_attrs=False,
-        )
-
-
-def _block_tensor(x: np.ndarray, label: str, device: str, dtype: str) -> torch.Tensor:
-    """One block as a finite tensor on ``device`` (complex blocks stay complex).
-
-    The same conversion and checks as :func:`spectrakit.xr.bridge.to_tensor`, with a
-    cheaper finiteness test first (the counting check, for its message, only when the
-    block's sum is not finite).
-    """
-    tdtype = getattr(torch, dtype)
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "iufc":
-        raise TypeError(f"{label} must hold numbers; got dtype {arr.dtype}.")
-    if arr.dtype.kind == "c":
-        tdtype = torch.complex64 if tdtype == torch.float32 else torch.complex128
-    with warnings.catch_warnings():
-        # dask blocks can be read-only views; spectrakit never writes into its inputs
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        t = torch.as_tensor(np.ascontiguousarray(arr))
-    t = t.to(device=device, dtype=tdtype)
-    # a sum of finite values is finite unless it overflows: then count, which raises only
-    # when there is a NaN or inf (one cheap pass instead of a boolean mask of the block)
-    if not bool(torch.isfinite(t.sum())):
-        check_finite(t, label)
-    return t
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class _Axis:
-    """An evenly spaced dim: where its samples sit, in increasing order."""
-
-    dim: Hashable
-    size: int
-    spacing: float  # > 0
-    origin: float  # the smallest coordinate value (seconds since 1970 for datetimes)
-    descending: bool
-    kind: str  # "index" (no coordinate), "number", "datetime", "timedelta"
-    units: str | None
-
-    @property
-    def freq_dim(self) -> str:
-        return f"{PREFIX}{self.dim}"
-
-    def freq_attrs(self, df: float) -> dict:
-        attrs = {
-            "long_name": f"frequency along {self.dim}",
-            "spacing": float(df),
-            "direct_spacing": float(self.spacing),
-            "direct_origin": float(self.origin),
-            "direct_size": int(self.size),
-            "direct_kind": self.kind,
-            "direct_descending": int(self.descending),
-        }
-        if self.units:
-            attrs["units"] = f"1/{self.units}"
-            attrs["direct_units"] = self.units
-        return attrs
-
-    def positions(self, offsets: np.ndarray):
-        """Coordinate values at ``origin + offsets * spacing`` in the coordinate's type."""
-        x = self.origin + np.asarray(offsets, dtype=float) * self.spacing
-        if self.kind == "datetime":
-            return _EPOCH + np.round(x * 1e9).astype("timedelta64[ns]")
-        if self.kind == "timedelta":
-            return np.round(x * 1e9).astype("timedelta64[ns]")
-        return x
-
-
-def _label(da: xr.DataArray, default: str) -> str:
-    return f"{default} ({da.name!r})" if da.name is not None else default
-
-
-def _as_dataarray(obj, default: str):
-    """(DataArray, tensor or None): numpy and torch inputs get xarray's default dims."""
-    if isinstance(obj, xr.DataArray):
-        return obj, None
-    if isinstance(obj, xr.Dataset):
-        raise TypeError(f"{default} must be a DataArray here; got a Dataset (pick a variable: ds['name']).")
-    if isinstance(obj, torch.Tensor):
-        return xr.DataArray(obj.detach().to("cpu").numpy()), obj
-    return xr.DataArray(np.asarray(obj)), None
-
-
-def _labelled(obj, default: str):
-    """(DataArray, tensor or None, label) of an input named ``default`` in messages."""
-    da, tensor = _as_dataarray(obj, default)
-    return da, tensor, _label(da, default)
-
-
-def _settings(device, dtype, tensor) -> tuple[str, str, torch.dtype]:
-    dev, dt = compute_settings(device, dtype, *([tensor] if tensor is not None else []))
-    return str(dev), str(dt).replace("torch.", ""), dt
-
-
-def _np_dtype(dt: torch.dtype, complex_: bool):
-    if dt == torch.float32:
-        return np.complex64 if complex_ else np.float32
-    return np.complex128 if complex_ else np.float64
-
-
-def _check_data(da: xr.DataArray, label: str, *, allow_complex: bool) -> None:
-    kind = da.dtype.kind
-    if kind == "c" and not allow_complex:
-        raise TypeError(
-            f"{label} holds complex numbers ({da.dtype}); this spectrum is for real data: pass "
-            "its .real, .imag or abs(), or use fft."
-        )
-    if kind not in "iufc":
-        raise TypeError(f"{label} must hold numbers; got dtype {da.dtype}.")
-
-
-def _dims_list(da: xr.DataArray, dim, label: str, *, default_all: bool = True, name: str = "dim") -> list:
-    """The dims named by ``dim`` (None: all of ``da``'s), checked; errors call it ``name``,
-    the caller's argument."""
-    if dim is None:
-        if not default_all:
-            raise ValueError(f"{name} is required: name the dim to transform.")
-        dims = list(da.dims)
-    elif isinstance(dim, str) or not isinstance(dim, (list, tuple)):
-        dims = [dim]
-    else:
-        dims = list(dim)
-    if not dims:
-        raise ValueError(f"{name} is empty: name at least one dim.")
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"{name}={dim!r} repeats a dim.")
-    for d in dims:
-        if d not in da.dims:
-            raise ValueError(f"{name}={d!r} is not a dimension of {label}; its dims are {tuple(da.dims)}.")
-    return dims
-
-
-def _axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str, *, tol_is_argument: bool = True) -> _Axis:
-    """The grid of ``dim``: its spacing and origin, after checking it is even.
-
-    ``tol_is_argument=False``: the caller has no ``spacing_tol`` argument (its tolerance is
-    fixed), so the error does not tell the user to raise it.
-    """
-    n = int(da.sizes[dim])
-    if n < 2:
-        raise ValueError(f"dim {dim!r} of {label} has {n} sample(s); a spectrum needs at least 2.")
-    if dim not in da.coords:
-        return _Axis(dim, n, 1.0, 0.0, False, "index", None)
-    coord = da[dim]
-    values = coord.values
-    units = coord.attrs.get("units")
-    if np.issubdtype(values.dtype, np.datetime64):
-        c = (values.astype("datetime64[ns]") - _EPOCH).astype(np.int64) / 1e9
-        kind, units = "datetime", "s"
-    elif np.issubdtype(values.dtype, np.timedelta64):
-        c = values.astype("timedelta64[ns]").astype(np.int64) / 1e9
-        kind, units = "timedelta", "s"
-    elif values.dtype.kind in "iuf":
-        c = values.astype(float)
-        kind = "number"
-    else:
-        raise TypeError(
-            f"the coordinate of dim {dim!r} has dtype {values.dtype}: a spectrum needs numbers or "
-            "datetime64 (convert cftime dates with .convert_calendar, or drop the coordinate)."
-        )
-    if not np.all(np.isfinite(c)):
-        raise ValueError(f"the coordinate of dim {dim!r} holds NaN or inf.")
-    step = (c[-1] - c[0]) / (n - 1)
-    if step == 0:
-        raise ValueError(f"the coordinate of dim {dim!r} has zero spacing (its first and last values are equal).")
-    deviation = float(np.max(np.abs(np.diff(c) - step)) / abs(step))
-    if deviation > spacing_tol:
-        if tol_is_argument:
-            tolerance, advice = f"spacing_tol={spacing_tol:g}", ", or raise spacing_tol"
-        else:
-            tolerance, advice = f"{spacing_tol:g}", ""
-        raise ValueError(
-            f"the coordinate of dim {dim!r} is not evenly spaced: its steps differ from the mean step "
-            f"{step:.6g} by up to {deviation:.3g} relative, more than the relative tolerance "
-            f"{tolerance}. Interpolate onto an even grid first, e.g. "
-            f"da.interp({dim}=numpy.linspace(first, last, n)){advice}."
-        )
-    return _Axis(dim, n, abs(float(step)), float(min(c[0], c[-1])), bool(step < 0), kind, units)
-
-
-def _increasing(da: xr.DataArray, axes: Sequence[_Axis]) -> xr.DataArray:
-    """Reverse the dims whose coordinate decreases (a view; never modifies ``da``)."""
-    flips = {ax.dim: slice(None, None, -1) for ax in axes if ax.descending}
-    return da.isel(flips) if flips else da
-
-
-def _order(dims: Sequence[Hashable], replace: dict) -> list:
-    """``dims`` with each key of ``replace`` swapped for its tuple of new dims."""
-    out = []
-    for d in dims:
-        out.extend(replace.get(d, (d,)))
-    return out
+# ----------------------------------------------------------------------------- results
 
 
 def _finish(result: xr.DataArray, da: xr.DataArray, replace: dict, coords: dict, attrs: dict) -> xr.DataArray:
@@ -444,7 +198,7 @@ def _forward(obj, dim, *, kind, shift, true_phase, true_amplitude, spacing_tol, 
     _check_data(da, label, allow_complex=kind == "fft")
     dims = _dims_list(da, dim, label)
     axes = [_axis(da, d, spacing_tol, label) for d in dims]
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     coords, phases, shifts, sizes = {}, [], [], {}
     for i, ax in enumerate(axes):
         real = kind == "rfft" and i == len(axes) - 1
@@ -654,7 +408,7 @@ def _inverse(obj, dim, *, kind, n, true_phase, true_amplitude, spacing_tol, devi
     for fa in faxes:
         if fa.dim in da.dims:
             raise ValueError(f"{label} already has a dim {fa.dim!r}, the name the inverse of {fa.fdim!r} would take: rename it.")
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     phases = tuple(
         np.exp(2j * np.pi * fa.freqs * fa.direct.origin) if true_phase and fa.direct.origin != 0 else None
         for fa in faxes
@@ -921,7 +675,7 @@ def _spectrum_along(das, labels, ax: _Axis, tensor, *, method, window, detrend, 
     params.update(return_onesided=onesided, scaling=scaling, average=average)
     attrs["window"] = _window_attr(params["window"])
     coord = _freq_coord(ax, params["nfft"], onesided)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     cross = len(das) == 2
     result = _apply_segments(das, labels, ax, coord, _np_dtype(dt, cross), method="csd" if cross else "welch",
                              params=params, shift=not onesided, truncate=truncate, device=dev, dtype=dts)
@@ -1044,7 +798,7 @@ def power(
         halved = onesided and i == len(axes) - 1
         coords[ax.freq_dim] = _freq_coord(ax, ax.size, halved)
         shifts.append(not halved)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_core(
         _periodogramn_block, [_increasing(da, axes)], [dims], [ax.freq_dim for ax in axes],
         {k: v.shape[0] for k, v in coords.items()}, _np_dtype(dt, False), [label], naxes=len(dims),
@@ -1177,7 +931,7 @@ def coherence(
     params = _welch_segments(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
                              stacklevel=5)
     coord = _freq_coord(ax, params["nfft"], True)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_segments([da, db], [la, lb], ax, coord, _np_dtype(dt, False), method="coherence", params=params,
                              shift=False, truncate=None, device=dev, dtype=dts)
     attrs = {"method": "welch", "window": _window_attr(params["window"]), "detrend": str(detrend or "none"),
@@ -1248,7 +1002,7 @@ def spectrogram(
     if ax.units and ax.kind == "number":
         seg_attrs["units"] = ax.units
     scoord = xr.Variable(seg_dim, ax.positions(nperseg / 2 + step * np.arange(nseg)), attrs=seg_attrs)
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     params = {"window": window, "nperseg": nperseg, "noverlap": noverlap, "nfft": length, "detrend": detrend,
               "return_onesided": onesided, "scaling": scaling, "mode": mode}
     result = _apply_core(
@@ -1341,7 +1095,7 @@ def isotropic_power(
         fr_attrs["units"] = f"1/{units}"
     coords = {"freq_r": xr.Variable("freq_r", bins.freq_r, attrs=fr_attrs),
               "count": xr.Variable("freq_r", bins.counts, attrs={"long_name": "grid points in the ring"})}
-    dev, dts, dt = _settings(device, dtype, tensor)
+    dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_core(
         _isotropic_block, [_increasing(da, axes)], [dims], ["freq_r"], {"freq_r": len(bins.freq_r)},
         _np_dtype(dt, False), [label], fs=fs, nbins=nbins, fmax=fmax, window=window, detrend=detrend,
@@ -1478,7 +1232,7 @@ def _fourier_regularize(
 ) -> xr.Dataset:
     """The one path under smooth, deconvolve and lowpass (see :func:`smooth`)."""
     dims, axes, other = _fourier_axes(da, dims, "da")
-    dev, dt_name, dt = _settings(device, dtype, None)
+    dev, dt_name, dt = settings(device, dtype, None)
     shape = tuple(ax.size for ax in axes)
     K = int(np.prod(shape))
     n_reg = int(np.size(reg))
@@ -1544,15 +1298,11 @@ def _fourier_regularize(
     ds["loo"].attrs["note"] = _FOURIER_LOO_NOTE
     ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
     ds["reg"].attrs["long_name"] = "regularization strength"
-    ds.attrs.update(
-        solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev, dtype=dt_name,
-        conventions=core_filtering.CONVENTIONS
+    return finish(
+        ds, reg=reg, solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev,
+        dtype=dt, conventions=core_filtering.CONVENTIONS
         + "; Fourier: unitary DFT along " + ", ".join(map(str, dims)) + ", angular k = 2 pi freq",
     )
-    if np.ndim(reg) == 0:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
 
 
 def smooth(da, dims=None, *, reg, sobolev=1.0, method="tikhonov", x_true=None, noise_norm=None,
@@ -1666,7 +1416,7 @@ def blur(da, kernel, dims=None, *, device=None, dtype=None) -> xr.DataArray:
     [0.0, 0.25, 0.5, 0.25, 0.0]
     """
     dims, axes, other = _fourier_axes(da, dims, "da")
-    dev, dt_name, dt = _settings(device, dtype, None)
+    dev, dt_name, dt = settings(device, dtype, None)
     transfer = to_numpy(_centred_transfer(kernel, dims, axes, dev, dt))
     out = _apply_core(
         _blur_block, [da], [dims], out_dims=dims, out_sizes={ax.dim: ax.size for ax in axes},

@@ -3,7 +3,7 @@
 ``graph_filter`` and ``label_propagation``.
 
 Every computation is :mod:`spectrakit.core.graphs`'s; this module converts inputs (numpy,
-torch, xarray; adjacencies also scipy or torch sparse) through :mod:`spectrakit.xr.bridge`
+torch, xarray; adjacencies also scipy or torch sparse) through :mod:`spectrakit.xr._apply`
 and labels the results. Conventions (stated once here, tested in tests/test_graphs_xr.py):
 
 * **Points** are a (sample, feature) DataArray: ``sample_dim`` / ``feature_dim`` say which
@@ -70,7 +70,19 @@ import xarray as xr
 from ..core import filtering as core_filtering
 from ..core import graphs as G
 from ..core.checks import check_finite, check_int, check_memory, check_reg, itemsize
-from .bridge import compute_settings, raw, to_numpy, to_tensor
+from ._apply import (
+    apply_core,
+    block_tensor,
+    check_core_chunks,
+    compute_settings,
+    dtype_name,
+    finish,
+    is_dask,
+    raw,
+    settings_attrs,
+    to_numpy,
+    to_tensor,
+)
 
 __all__ = [
     "graph",
@@ -130,10 +142,6 @@ def _node_coords(obj: xr.DataArray, dim: str) -> xr.Coordinates:
     ds = obj.coords.to_dataset()
     drop = [k for k, v in ds.variables.items() if not set(v.dims) <= {dim}]
     return ds.drop_vars(drop).coords
-
-
-def _settings_attrs(device, dtype) -> dict:
-    return {"device": str(device), "dtype": str(dtype).replace("torch.", "")}
 
 
 def _clean_attrs(attrs: dict) -> dict:
@@ -452,7 +460,7 @@ def graph(
                         what=f"a dense {n} x {n} adjacency in {X.dtype}", alternative=_SPARSE_ALTERNATIVE)
     W = _build(X, p, sparse=False)
     attrs = {**_graph_attrs(p), "matrix": "adjacency", "long_name": "edge weight",
-             **_settings_attrs(W.device, W.dtype)}
+             **settings_attrs(W.device, W.dtype)}
     return _matrix_array(W, (nodes.dim, second_dim(nodes.dim)), nodes, attrs, name="adjacency")
 
 
@@ -524,7 +532,7 @@ def laplacian(
     with _argument("adjacency"):
         L = G.laplacian(A, kind, q=q)
     attrs = {"kind": kind, "q": (0.25 if q is None else float(q)) if magnetic else None, "matrix": "laplacian",
-             "long_name": f"graph Laplacian ({kind})", **_settings_attrs(A.device, A.dtype)}
+             "long_name": f"graph Laplacian ({kind})", **settings_attrs(A.device, A.dtype)}
     return _matrix_array(L, dims, nodes, attrs, name="laplacian")
 
 
@@ -654,7 +662,7 @@ def graph_spectrum(
             spec = G.laplacian_eigh(L, n_eigs, method=method, tol=tol, seed=seed, max_iter=max_iter)
         spec = G.GraphSpectrum(spec.values, spec.vectors, kind, spec.method)
         extra = {"q": adjacency.attrs.get("q")} if given_laplacian else {}
-        return _spectrum_dataset(spec, nodes, {**extra, **_settings_attrs(L.device, dt)})
+        return _spectrum_dataset(spec, nodes, {**extra, **settings_attrs(L.device, dt)})
     _check_kind(kind, q)
     magnetic = kind.startswith("magnetic")
     A, _dims, nodes = _adjacency(adjacency, sample_dim, device, dtype, directed=magnetic)
@@ -662,7 +670,7 @@ def graph_spectrum(
     with _argument("adjacency"):
         spec = G.graph_spectrum(A, n_eigs, kind=kind, q=q, method=method, tol=tol, seed=seed, max_iter=max_iter)
     qq = (0.25 if q is None else float(q)) if magnetic else None
-    return _spectrum_dataset(spec, nodes, {"q": qq, **_settings_attrs(A.device, A.dtype)})
+    return _spectrum_dataset(spec, nodes, {"q": qq, **settings_attrs(A.device, A.dtype)})
 
 
 def spectral_embedding(
@@ -721,7 +729,7 @@ def spectral_embedding(
     ds["embedding"].attrs["long_name"] = "spectral embedding (Laplacian eigenvectors, signs fixed)"
     ds.attrs.update(_clean_attrs({
         "kind": kind, "method": res.spectrum.method, "normalize_rows": bool(normalize_rows),
-        "drop_first": bool(drop_first), **_settings_attrs(A.device, A.dtype),
+        "drop_first": bool(drop_first), **settings_attrs(A.device, A.dtype),
     }))
     return ds
 
@@ -967,7 +975,7 @@ def spectral_clustering(
         "n_clusters": int(res.n_clusters), "n_clusters_from": "eigengap" if n_clusters is None else "given",
         "inertia": float(res.inertia), "n_init": int(n_init), "max_iter": int(max_iter), "seed": seed,
         "kind": kind, "method": res.method, "normalize_rows": bool(normalize_rows), **gattrs,
-        **_settings_attrs(A.device, A.dtype),
+        **settings_attrs(A.device, A.dtype),
     }))
     return ds
 
@@ -1032,7 +1040,7 @@ def positional_encoding(
         "long_name": "Laplacian positional encoding", "kind": kind, "method": res.method,
         "drop_first": bool(drop_first), "n_ambiguous": int(res.ambiguous.sum()),
         "sign_convention": "largest-magnitude entry of each eigenvector positive (ties: lowest index)",
-        **_settings_attrs(A.device, A.dtype),
+        **settings_attrs(A.device, A.dtype),
     }))
     return da
 
@@ -1145,7 +1153,9 @@ def graph_filter(
         With the sample dim (the dim it shares with a labelled adjacency; else
         ``sample_dim``, ``node`` or the one dim of the right size; numpy/torch: the first
         axis). Other dims (band, channel, time...) are filtered each, through the one
-        decomposition.
+        decomposition. Dask-backed (chunked along those dims, one chunk along the sample
+        dim): the decomposition is computed here and ``estimate`` is lazy, filtered block
+        by block when computed (``xarray.apply_ufunc(..., dask="parallelized")``).
     adjacency : (sample, sample_) DataArray, array, tensor, torch or scipy sparse matrix
     reg : float or 1-D array of float >= 0
         A grid adds a leading ``reg`` dim; a scalar gives the same Dataset without it.
@@ -1204,14 +1214,19 @@ def graph_filter(
         order = check_int(order, "order", 0)
     elif lmax is not None:
         raise ValueError("lmax applies to the Chebyshev filter (order=K); the exact filter needs no interval.")
-    scalar = np.ndim(raw(reg)) == 0
     reg_arr = check_reg(reg)
     magnetic = kind.startswith("magnetic")
     A, data, sd, extra, extra_shape, out_dims, coords = _signal_on_graph(
         signal, adjacency, sample_dim, device, dtype, name="signal", directed=magnetic)
     n = A.shape[0]
     c = int(np.prod(extra_shape)) if extra_shape else 1
-    x = to_tensor(data, "signal", A.device, A.dtype).reshape(n, c)
+    lazy = isinstance(signal, xr.DataArray) and is_dask(signal)
+    if lazy:  # filtered block by block when computed; a probe column gives what does not depend on it
+        check_core_chunks(signal, [sd], "signal")
+        c = int(np.prod([max(signal.chunksizes[d]) for d in extra])) if extra else 1
+        x = torch.zeros(n, 1, dtype=A.dtype, device=A.device)
+    else:
+        x = to_tensor(data, "signal", A.device, A.dtype).reshape(n, c)
     R = reg_arr.shape[0]
     width = 2 if magnetic else 1
     check_memory(
@@ -1240,14 +1255,24 @@ def graph_filter(
             new_coords.update(_mode_coords(spec.values))
             attrs["eigensolver"] = spec.method
         else:
-            res = G.chebyshev_filter(A, x, reg_arr, method, kind=kind, q=q, order=order, lmax=lmax, **options)
+            cheb = {"kind": kind, "q": q, "order": order, "lmax": lmax}
+            res = G.chebyshev_filter(A, x, reg_arr, method, **cheb, **options)
+            cheb["lmax"] = float(res.lmax)  # (the blocks reuse the interval)
             y = res.y
             data_vars["max_error"] = ("reg", to_numpy(res.max_error).astype(float, copy=True))
             data_vars["coefficients"] = (("reg", "term"), to_numpy(res.coefficients).astype(float, copy=True))
             new_coords["term"] = np.arange(order + 1)
             attrs["lmax"] = float(res.lmax)
-    y = to_numpy(y).reshape((R, n) + tuple(extra_shape))
-    est = xr.DataArray(y, dims=("reg", sd) + tuple(extra)).transpose("reg", *out_dims)
+    if lazy:
+        est = apply_core(
+            _graph_filter_block, [signal], [[sd]], out_dims=["reg", sd], out_sizes={"reg": R, sd: n},
+            out_dtype=to_numpy(y).dtype, labels=["signal"], spec=spec if order is None else None,
+            A=None if order is None else A, cheb=None if order is None else cheb, reg=reg_arr, method=method,
+            options=options, device=str(A.device), dtype=dtype_name(A.dtype),
+        ).transpose("reg", *out_dims)
+    else:
+        y = to_numpy(y).reshape((R, n) + tuple(extra_shape))
+        est = xr.DataArray(y, dims=("reg", sd) + tuple(extra)).transpose("reg", *out_dims)
     ds = xr.Dataset({"estimate": est, **data_vars})
     ds = ds.assign_coords(coords.coords).assign_coords(reg=reg_arr, **new_coords)
     if isinstance(signal, xr.DataArray):
@@ -1258,12 +1283,23 @@ def graph_filter(
     if "max_error" in ds:
         ds["max_error"].attrs["long_name"] = "max over [0, lmax] of |p(lam) - h(lam; reg)|"
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = 1/(1 + reg lam))"
-    ds.attrs.update(_clean_attrs({**attrs, **_settings_attrs(A.device, A.dtype)}))
-    ds.attrs["long_name"] = _FILTER_LONG.get(attrs["method"], attrs["method"])
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
-    return ds
+    ds.attrs.update(_clean_attrs(attrs))
+    return finish(ds, reg=reg, device=A.device, dtype=A.dtype,
+                  long_name=_FILTER_LONG.get(attrs["method"], attrs["method"]))
+
+
+def _graph_filter_block(x, *, spec, A, cheb, reg, method, options, device, dtype):
+    """One block of signals (the sample dim last) through the exact filter (``spec``) or
+    the Chebyshev one (``A``, ``cheb``): ``(..., reg, sample)``."""
+    lead, n = x.shape[:-1], x.shape[-1]
+    xt = block_tensor(x, "signal", device, dtype).reshape(-1, n).mT  # (n, c)
+    if cheb is None:
+        y = G.graph_filter(spec, xt, torch.as_tensor(reg, dtype=spec.values.dtype, device=spec.values.device),
+                           method, **options)
+    else:
+        y = G.chebyshev_filter(A, xt, reg, method, **cheb, **options).y
+    y = to_numpy(y)  # (R, n, c)
+    return np.moveaxis(y, -1, 0).reshape(lead + y.shape[:2])
 
 
 def _partial_labels(values, name: str):
@@ -1391,7 +1427,6 @@ def label_propagation(
     >>> lone["labels"].values.tolist(), lone["reached"].values.tolist()  # no edge to the second triangle
     ([0, 0, 0, -1, -1, -1], [True, True, True, False, False, False])
     """
-    scalar = np.ndim(raw(reg)) == 0
     reg_arr = check_reg(reg)
     if method not in ("auto", "spectrum", "solve", "cg"):
         raise ValueError(f"method={method!r} is unknown; choose one of ['auto', 'spectrum', 'solve', 'cg'].")
@@ -1442,13 +1477,8 @@ def label_propagation(
     ds["scores"].attrs["long_name"] = "class scores F = (I + reg L)^-1 Y"
     ds["labelled"].attrs["long_name"] = "whether the class was given"
     ds["floor"].attrs["long_name"] = "resolution floor n eps (1 + reg lmax) max|F|"
-    ds.attrs.update(_clean_attrs({
-        "kind": kind, "method": res.method, "n_classes": int(C), "n_labelled": int((codes >= 0).sum()),
-        **_settings_attrs(A.device, A.dtype),
-    }))
-    if scalar:
-        ds = ds.squeeze("reg", drop=False)
-        ds.attrs["reg"] = float(reg_arr[0])
+    ds = finish(ds, reg=reg, method=res.method, device=A.device, dtype=A.dtype, **_clean_attrs({
+        "kind": kind, "n_classes": int(C), "n_labelled": int((codes >= 0).sum())}))
     if ds["labels"].dtype == object:  # xarray turns None into NaN when it wraps an object array: put None back
         ds["labels"].data[~ds["reached"].data] = None
     return ds
