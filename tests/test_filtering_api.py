@@ -160,7 +160,9 @@ def test_dims_coords_attrs_and_batched_rhs():
     np.testing.assert_array_equal(path["t"].values, ds["t"].values)
     assert path["t"].attrs == ds["t"].attrs and path["t"].attrs["units"] == "rad"
     assert list(path["case"].values) == ["noisy", "exact"]
-    np.testing.assert_allclose(path["s"].values, np.linalg.svd(ds["A"].values, compute_uv=False), rtol=1e-10, atol=1e-14)
+    sv = np.linalg.svd(ds["A"].values, compute_uv=False)
+    np.testing.assert_allclose(path["sigma"].values, sv, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(path["s"].values, path["sigma"].values ** 2, rtol=1e-12)  # s: the filter's argument
     assert path.attrs["method"] == "tikhonov" and path.attrs["device"] == "cpu" and path.attrs["dtype"] == "float64"
     assert "sigma**2" in path.attrs["conventions"]
     # each right-hand side equals its own single solve
@@ -282,7 +284,8 @@ def test_picard_matches_numpy_svd():
     p = spectrakit.picard(ds["A"], ds["b"], device="cpu")
     U, s, _ = np.linalg.svd(ds["A"].values)
     coef = np.abs(U.T @ ds["b"].values)
-    np.testing.assert_allclose(p["s"].values, s, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(p["sigma"].values, s, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(p["s"].values, p["sigma"].values ** 2, rtol=1e-12)
     # singular vectors are determined to about eps/gap: compare the well-separated modes
     sep = s > 1e-8 * s[0]
     np.testing.assert_allclose(p["coef"].values[sep], coef[sep], rtol=1e-6, atol=1e-12)

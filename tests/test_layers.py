@@ -312,3 +312,70 @@ def test_xr_capabilities_export_distinct_names():
     assert len(set(sx.__all__)) == len(sx.__all__)
     for name in sx.__all__:
         assert getattr(sx, name).__module__.startswith("spectrakit.xr."), name
+
+
+# --------------------------------------------------------------------------- (d)
+
+
+def _package_of(module: str) -> str:
+    """``spectrakit.<package>`` of a dotted module name (the module itself at the top)."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _private_crossings(path: Path) -> list[str]:
+    """Private names (``_x``, not dunders) of another spectrakit package this file uses:
+    ``from spectrakit.<other>.m import _x`` or ``m._x`` on a module imported from there."""
+    module = _module_name(path)
+    mine = _package_of(module)
+    rel = path.relative_to(ROOT)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    foreign: dict[str, str] = {}  # local alias -> module of another package
+    out = []
+
+    def private(name: str) -> bool:
+        return name.startswith("_") and not name.startswith("__")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = _resolve(node, module, path.name == "__init__.py")
+            if not base.startswith("spectrakit.") or _package_of(base) == mine:
+                continue
+            for alias in node.names:
+                if private(alias.name):
+                    out.append(f"{rel}:{node.lineno}: imports {base}.{alias.name}")
+                foreign[alias.asname or alias.name] = f"{base}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("spectrakit.") and _package_of(alias.name) != mine:
+                    foreign[alias.asname or alias.name] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in foreign
+                and private(node.attr)):
+            out.append(f"{rel}:{node.lineno}: uses {foreign[node.value.id]}.{node.attr}")
+    return out
+
+
+def test_no_package_uses_another_packages_private_names():
+    files = sorted(PKG.rglob("*.py"))
+    found = [v for path in files for v in _private_crossings(path)]
+    assert not found, (
+        "a private name is private to its package (core, xr, tuning, widgets, datasets): make "
+        "what another package needs public, or move it:\n" + "\n".join(found)
+    )
+
+
+def test_private_crossing_scan_catches_what_it_should(tmp_path, monkeypatch):
+    pkg = tmp_path / "spectrakit" / "tuning"
+    pkg.mkdir(parents=True)
+    bad = pkg / "bad.py"
+    bad.write_text(
+        "from ..xr.fourier import _freq_coord, smooth\n"
+        "from ..core import filtering as cf\n"
+        "from ._session import _private_ok\n"
+        "x = cf._inverse(1)\n"
+        "y = cf.filter_factors\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    found = _private_crossings(bad)
+    assert sorted(int(v.split(":")[1]) for v in found) == [1, 4], found

@@ -91,7 +91,8 @@ def test_session_update_matches_fft_formulas():
         freq = np.fft.fftshift(np.fft.fftfreq(N, DX))
         np.testing.assert_allclose(out["freq_time"].values, freq)
         s_ref = 1 / (1 + (2 * np.pi * freq) ** 2) ** p
-        np.testing.assert_allclose(out["s"].values, np.sqrt(s_ref), rtol=1e-12)
+        np.testing.assert_allclose(out["s"].values, s_ref, rtol=1e-12)
+        np.testing.assert_allclose(out["sigma"].values, np.sqrt(s_ref), rtol=1e-12)
         np.testing.assert_allclose(out["filter_factors"].values, s_ref / (s_ref + 0.05), rtol=1e-12)
     # low-pass kinds
     for kind, h in (("gaussian", np.exp(-0.01 * k2_1d())), ("butterworth", 1 / (1 + (0.01 * k2_1d()) ** 3))):
@@ -184,7 +185,8 @@ def test_session_update_equals_public_function(mode):
             np.testing.assert_allclose(float(out[name]), float(ref[name]), rtol=1e-8, err_msg=name)
         ff = ref["filter_factors"].transpose(*out["filter_factors"].dims)
         np.testing.assert_allclose(out["filter_factors"].values, ff.values, rtol=1e-10, atol=1e-14)
-        np.testing.assert_allclose(out["s"].values, ref["s"].transpose(*out["s"].dims).values, rtol=1e-10)
+        for coord in ("s", "sigma"):
+            np.testing.assert_allclose(out[coord].values, ref[coord].transpose(*out[coord].dims).values, rtol=1e-10)
     grid = s.reg_grid[::20]
     ref = fn(*args, reg=grid, **fkw, **kw)
     for name in ("residual_norm", "solution_norm", "gcv", "loo", "error_norm"):

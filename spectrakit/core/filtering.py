@@ -49,7 +49,7 @@ __all__ = [
 CONVENTIONS = (
     "filters h(s, reg) act on s = sigma**2 (squared singular value; squared generalized "
     "singular value with a penalty L; kernel eigenvalue); tikhonov h = s/(s+reg), so reg = "
-    "scikit-learn's alpha = regtools' lambda**2; coordinate 's' on 'mode' holds sigma"
+    "scikit-learn's alpha = regtools' lambda**2; coordinate 's' on 'mode' holds s, 'sigma' its square root"
 )
 
 

@@ -13,7 +13,6 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from ..core import spectral
 from ..core.threads import single_thread_if_small
 from ..xr import filtering as xf
 from ._session import FilterSession
@@ -91,6 +90,40 @@ class RegularizationSession(FilterSession):
         if noise:
             kwargs.setdefault("noise_norm", noise)
         return cls(problem["A"], problem["b"], **kwargs)
+
+    # ------------------------------------------------------------------ what front ends show
+
+    @property
+    def device(self):
+        """The torch device the decomposition lives on."""
+        return self.problem.device
+
+    @property
+    def penalty(self) -> str:
+        """The penalty: "identity", a difference operator's name, "matrix" or "kernel"."""
+        return self.problem.penalty
+
+    def picard(self) -> xr.Dataset:
+        """:func:`spectrakit.picard` from the cached decomposition: ``coef`` ``|u_i^T b|`` and
+        ``ratio`` ``|u_i^T b| / sigma_i`` over ``mode``, coordinates ``s`` and ``sigma``."""
+        return xf.picard_of(self.problem)
+
+    def truth(self) -> xr.DataArray | None:
+        """The true solution of the first right-hand side over the solution's dim (with its
+        coords), or None when it is unknown."""
+        p = self.problem
+        if p.x_true is None:
+            return None
+        col = p.col_coords.get(p.col)
+        n = p.x_true.shape[-1]
+        values = np.asarray(p.x_true[0].detach().cpu(), dtype=float)
+        return xr.DataArray(values, dims=p.col, coords={p.col: col.values if col is not None else np.arange(n)})
+
+    def solution_axis(self) -> tuple[str, np.ndarray]:
+        """The solution's dim and its coordinate values (0..n-1 without a coordinate)."""
+        p = self.problem
+        col = p.col_coords.get(p.col)
+        return p.col, np.asarray(col.values if col is not None else np.arange(p.basis.shape[1]))
 
     def _default_grid(self) -> np.ndarray:
         s = self.problem.basis.s

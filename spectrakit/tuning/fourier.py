@@ -43,7 +43,7 @@ from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
 from ..xr._apply import compute_settings, shape_of, to_numpy, to_tensor
 from ._session import FilterSession
-from ..xr.fourier import _FOURIER_LOO_NOTE, _centred_transfer, _fourier_axes, _freq_coord
+from ..xr.fourier import FOURIER_LOO_NOTE, centred_transfer, fourier_axes, freq_coord
 
 __all__ = ["SpectrumSession", "MODES"]
 
@@ -236,7 +236,7 @@ class SpectrumSession(FilterSession):
         self.mode = mode
         # the checks of spectrakit.smooth / deconvolve / lowpass: dims, real numbers, evenly
         # spaced numeric (or datetime) coordinates, at least 2 samples along each dim
-        dims, axes, batch_dims = _fourier_axes(da, dims, "da")
+        dims, axes, batch_dims = fourier_axes(da, dims, "da")
         self._grid_axes = tuple(axes)
         self.dims, self.batch_dims = tuple(dims), tuple(batch_dims)
         self.shape = tuple(ax.size for ax in axes)
@@ -295,7 +295,7 @@ class SpectrumSession(FilterSession):
         self._a = self._a2 = None  # kernel DFT a_k and |a_k|**2 (full grid)
         self._c_half = None  # 1/a_k on the half grid (0 where a_k == 0)
         if mode == "deconvolve":
-            self._a = _centred_transfer(kernel, dims, axes, self.device, self.dtype)
+            self._a = centred_transfer(kernel, dims, axes, self.device, self.dtype)
             self._a2 = self._a.real.square() + self._a.imag.square()
             a_half = self._a[..., : self._half]
             nz = a_half != 0
@@ -453,8 +453,8 @@ class SpectrumSession(FilterSession):
         data's coords (``attrs["solution"]`` names it; not ``x``: images have a dim ``x``),
         ``residual_norm``, ``solution_norm`` (``||L x||`` with the Sobolev weights),
         ``gcv`` and, when known, ``error_norm`` and ``discrepancy``; ``filter_factors``
-        over ``freq_<dim>`` (fftshifted, cycles per coordinate unit) with coordinate
-        ``s`` (sigma, the square root of the filter's argument). Computed from the cached
+        over ``freq_<dim>`` (fftshifted, cycles per coordinate unit) with coordinates
+        ``s`` (the filter's argument) and ``sigma`` (its square root). Computed from the cached
         spectra: no forward FFT. ``reg`` and ``sobolev`` become the ones in force (or,
         if it raises, nothing changes). :meth:`solve` gives the same as tensors.
         """
@@ -481,13 +481,15 @@ class SpectrumSession(FilterSession):
         data_vars["filter_factors"] = (fdims, to_numpy(f_full))
         coords = dict(self._coords)
         for ax in self._grid_axes:  # as spectrakit.smooth labels them (units, spacing)
-            coords[ax.freq_dim] = _freq_coord(ax, ax.size, onesided=False)
-        coords["s"] = (fdims, to_numpy(sigma))
+            coords[ax.freq_dim] = freq_coord(ax, ax.size, onesided=False)
+        coords["s"] = (fdims, to_numpy(sigma.square()))
+        coords["sigma"] = (fdims, to_numpy(sigma))
         for name, t in native.items():
             coords[name] = float(t[0])
         ds = xr.Dataset(data_vars, coords=coords)
         ds["estimate"].attrs.update(self.attrs)
-        ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
+        ds["s"].attrs["long_name"] = "the filter's argument s = |a_k|**2 / mu_k**2"
+        ds["sigma"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
         ds.attrs.update(self._attrs(st.sobolev), reg=st.reg)
         return ds
 
@@ -658,7 +660,7 @@ class SpectrumSession(FilterSession):
                 arr = np.moveaxis(to_numpy(crit[name]).reshape(bs + (R,)), len(bs), 0)
                 data_vars[name] = (("reg",) + bd, arr)
         ds = xr.Dataset(data_vars, coords={"reg": reg_arr, **self._batch_coords})
-        ds["loo"].attrs["note"] = _FOURIER_LOO_NOTE
+        ds["loo"].attrs["note"] = FOURIER_LOO_NOTE
         ds.attrs.update(self._attrs(p))
         return ds
 

@@ -169,7 +169,7 @@ class RegularizationExplorer(ExplorerBase):
             if device is not None:
                 raise TypeError(
                     "device: the session already lives on "
-                    f"{problem_or_session.problem.device}; build the session with device=... instead."
+                    f"{problem_or_session.device}; build the session with device=... instead."
                 )
             session = problem_or_session
             method = session.method if method is None else method
@@ -188,7 +188,8 @@ class RegularizationExplorer(ExplorerBase):
                 "problem_or_session must be a spectrakit.datasets problem (an xarray.Dataset "
                 f"with A and b) or a RegularizationSession; got {type(problem_or_session).__name__}."
             )
-        self._s = np.sort(np.asarray(session.problem.basis.s.detach().cpu(), dtype=float))[::-1]
+        self._picard = session.picard()
+        self._s = np.sort(self._picard["s"].values)[::-1]
         self._s_pos = self._s[self._s > 0]
         if method == "landweber" and "n_iter" in options:
             # n_iter as an option pins the filter; express it as reg (see Notes)
@@ -405,7 +406,7 @@ class RegularizationExplorer(ExplorerBase):
         elif native and native in out.coords:
             val = float(out[native])
             parts.append(f"{native} = {int(val) if math.isfinite(val) else val}")
-        parts.append(f"device {self.session.problem.device}")
+        parts.append(f"device {self.session.device}")
         keep = ("reg",)
         parts.append(f"\u2016b\u2212Ax\u2016 = {float(_first(out['residual_norm'], keep)):.3e}")
         parts.append(f"\u2016x\u2016 = {float(_first(out['solution_norm'], keep)):.3e}")
@@ -416,8 +417,10 @@ class RegularizationExplorer(ExplorerBase):
     # ------------------------------------------------------------------ figures
 
     def _build_figures(self):
-        problem = self.session.problem
-        col = problem.col
+        session = self.session
+        self._col, self._col_values = session.solution_axis()
+        col = self._col
+        truth = session.truth()
         traces: dict[str, dict] = {}
 
         def figure(name, title, xtitle, ytitle, xaxis=None, yaxis=None, **layout):
@@ -434,7 +437,7 @@ class RegularizationExplorer(ExplorerBase):
                      legend=dict(orientation="h", x=1.0, xanchor="right", y=1.0, yanchor="bottom",
                                  bgcolor="rgba(0,0,0,0)"),
                      margin=dict(MARGIN, t=50))
-        if problem.x_true is not None:
+        if truth is not None:
             add(sol, "solution", "x_true", name="x_true", mode="lines",
                 line=dict(color=_COLORS["x_true"], dash="dash", width=2))
         add(sol, "solution", "x", name="x(reg)", mode="lines", line=dict(color=_COLORS["x"], width=2))
@@ -464,7 +467,7 @@ class RegularizationExplorer(ExplorerBase):
 
         # lcurve
         lc = figure("lcurve", "L-curve", "residual norm \u2016b \u2212 A x\u2016",
-                    "solution norm \u2016x\u2016" if problem.penalty in ("identity", "kernel") else "\u2016L x\u2016",
+                    "solution norm \u2016x\u2016" if session.penalty in ("identity", "kernel") else "\u2016L x\u2016",
                     xaxis=dict(type="log", exponentformat="power"),
                     yaxis=dict(type="log", exponentformat="power"),
                     legend=dict(x=0.99, xanchor="right", y=0.99))
@@ -482,16 +485,13 @@ class RegularizationExplorer(ExplorerBase):
 
         # data that never changes
         with batch(figs.values()):
-            n = problem.basis.shape[1]
-            xs = problem.col_coords.get(col)
-            self._col_values = np.asarray(xs.values if xs is not None else np.arange(n))
-            if problem.x_true is not None:
+            if truth is not None:
                 t = traces["solution"]["x_true"]
-                t.x, t.y = self._col_values, np.asarray(problem.x_true[0].detach().cpu(), dtype=float)
-            sigma = np.asarray(problem.basis.sigma.detach().cpu(), dtype=float)
-            coef = np.abs(np.asarray(problem.beta[0].detach().cpu(), dtype=float))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(sigma > 0, coef / np.where(sigma > 0, sigma, 1.0), np.nan)
+                t.x, t.y = self._col_values, truth.values
+            first = {d: 0 for d in self._picard["coef"].dims if d != "mode"}  # the first right-hand side
+            sigma = self._picard["sigma"].values
+            coef = self._picard["coef"].isel(first).values
+            ratio = self._picard["ratio"].isel(first).values
             self._modes = np.arange(sigma.size)
             self._sigma, self._coef, self._ratio = sigma, coef, ratio
             for key, y in (("sigma", sigma), ("coef", coef), ("ratio", ratio)):
@@ -538,7 +538,7 @@ class RegularizationExplorer(ExplorerBase):
         figure a viewer watches; its redraw is not queued behind the others'). Trace names
         stay fixed: a changing legend costs the browser a full relayout on every move."""
         figs = self.figures
-        keep = (self.session.problem.col,)
+        keep = (self._col,)
         reg = self._reg
         with figs["solution"].batch_update():
             t = self._traces["solution"]["x"]

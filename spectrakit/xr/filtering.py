@@ -34,7 +34,7 @@ from ._apply import (
 )
 from .choose import choose  # re-exported: spectrakit.xr.filtering.choose stays importable
 
-__all__ = ["FilteringProblem", "prepare", "regularize", "regularize_kernel", "choose", "picard"]
+__all__ = ["regularize", "regularize_kernel", "choose", "picard"]
 
 _LOO_NOTE = {
     True: "exact leave-one-out (Tikhonov: the influence-matrix formula equals refitting)",
@@ -94,8 +94,10 @@ class FilteringProblem:
         return self.basis.s.shape[0]
 
     def mode_coords(self) -> dict:
-        sigma = to_numpy(self.basis.sigma)
-        return {"mode": np.arange(sigma.shape[0]), "s": ("mode", sigma)}
+        """``mode`` (0-based), ``s`` the filter's argument (sigma**2; the kernel's
+        eigenvalue) and ``sigma`` its square root (the singular value) on it."""
+        s = to_numpy(self.basis.s)
+        return {"mode": np.arange(s.shape[0]), "s": ("mode", s), "sigma": ("mode", np.sqrt(s))}
 
 
 def _resolve_dims(A, b):
@@ -310,7 +312,8 @@ def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, 
         ds["loo"].attrs["exact"] = int(method == "tikhonov")
         ds["loo"].attrs["note"] = _LOO_NOTE[method == "tikhonov"]
     ds["reg"].attrs["long_name"] = "regularization strength (tikhonov: h = s/(s+reg))"
-    ds["s"].attrs["long_name"] = "singular value sigma (filters act on s = sigma**2)"
+    ds["s"].attrs["long_name"] = "the filters' argument s = sigma**2"
+    ds["sigma"].attrs["long_name"] = "singular value sigma"
     if problem.noise_norm is not None and problem.noise_norm.numel() == 1:
         ds.attrs["noise_norm"] = float(problem.noise_norm[0])
     return finish(ds, reg=float(reg_arr[0]) if scalar else reg_arr, solution="x", method=core.method_name(method),
@@ -489,7 +492,7 @@ def regularize(
     xarray.Dataset
         ``x`` (reg, ..., col), ``residual_norm``, ``solution_norm``, ``gcv``, ``loo``,
         ``curvature`` (reg, ...), ``filter_factors`` (reg, mode), optional
-        ``error_norm`` and ``discrepancy``; coordinate ``s`` (singular values) on ``mode``,
+        ``error_norm`` and ``discrepancy``; coordinates ``s`` (``sigma**2``) and ``sigma`` on ``mode``,
         ``n_iter`` (landweber) or ``rank`` (tsvd) on ``reg``; attrs ``method``, ``device``,
         ``dtype``, ``conventions``.
 
@@ -578,8 +581,9 @@ def _test_kernel(problem: FilteringProblem, K_test):
 
 
 def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
-    """The Picard plot's data: ``s`` (singular values), ``coef = |u_i^T b|``, ``ratio =
-    |u_i^T b| / s_i`` over ``mode``.
+    """The Picard plot's data over ``mode``: ``coef = |u_i^T b|`` and ``ratio =
+    |u_i^T b| / sigma_i``, with coordinates ``sigma`` (the singular values) and ``s``
+    (``sigma**2``, the filters' argument).
 
     The discrete Picard condition holds where ``coef`` decays faster than ``s``; where the
     noise floor takes over, ``ratio`` grows and the unregularized solution explodes.
@@ -592,7 +596,11 @@ def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
     >>> p["ratio"].values.round(6).tolist()
     [1.0, 1.0, 10.0]
     """
-    problem = prepare(A, b, L=L, device=device, dtype=dtype)
+    return picard_of(prepare(A, b, L=L, device=device, dtype=dtype))
+
+
+def picard_of(problem: FilteringProblem) -> xr.Dataset:
+    """:func:`picard` of a prepared problem (what a session shows without a new SVD)."""
     beta = problem.beta.abs()
     sigma = problem.basis.sigma
     ratio = beta * torch.where(sigma > 0, 1.0 / torch.where(sigma > 0, sigma, 1.0), torch.inf)
@@ -603,5 +611,5 @@ def picard(A, b, *, L=None, device=None, dtype=None) -> xr.Dataset:
         coords={**problem.mode_coords(), **problem.batch_coords},
     )
     ds["coef"].attrs["long_name"] = "|u_i^T b|"
-    ds["ratio"].attrs["long_name"] = "|u_i^T b| / s_i"
+    ds["ratio"].attrs["long_name"] = "|u_i^T b| / sigma_i"
     return finish(ds, penalty=problem.penalty, **settings_attrs(problem.device, problem.dtype))

@@ -547,7 +547,7 @@ def _spectrogram_block(x, *, fs, params, shift, label, device, dtype):
     return to_numpy(S)
 
 
-def _freq_coord(ax: _Axis, nfft: int, onesided: bool) -> xr.Variable:
+def freq_coord(ax: _Axis, nfft: int, onesided: bool) -> xr.Variable:
     d = ax.spacing
     f = np.fft.rfftfreq(nfft, d) if onesided else np.fft.fftshift(np.fft.fftfreq(nfft, d))
     return xr.Variable(ax.freq_dim, f, attrs=ax.freq_attrs(1.0 / (nfft * d)))
@@ -674,7 +674,7 @@ def _spectrum_along(das, labels, ax: _Axis, tensor, *, method, window, detrend, 
         attrs.update(nperseg=params["nperseg"], noverlap=params["noverlap"], nfft=params["nfft"], average=average)
     params.update(return_onesided=onesided, scaling=scaling, average=average)
     attrs["window"] = _window_attr(params["window"])
-    coord = _freq_coord(ax, params["nfft"], onesided)
+    coord = freq_coord(ax, params["nfft"], onesided)
     dev, dts, dt = settings(device, dtype, tensor)
     cross = len(das) == 2
     result = _apply_segments(das, labels, ax, coord, _np_dtype(dt, cross), method="csd" if cross else "welch",
@@ -796,7 +796,7 @@ def power(
     shifts = []
     for i, ax in enumerate(axes):
         halved = onesided and i == len(axes) - 1
-        coords[ax.freq_dim] = _freq_coord(ax, ax.size, halved)
+        coords[ax.freq_dim] = freq_coord(ax, ax.size, halved)
         shifts.append(not halved)
     dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_core(
@@ -930,7 +930,7 @@ def coherence(
     _check_choice(detrend, "detrend", _DETRENDS)
     params = _welch_segments(ax, window=window, detrend=detrend, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
                              stacklevel=5)
-    coord = _freq_coord(ax, params["nfft"], True)
+    coord = freq_coord(ax, params["nfft"], True)
     dev, dts, dt = settings(device, dtype, tensor)
     result = _apply_segments([da, db], [la, lb], ax, coord, _np_dtype(dt, False), method="coherence", params=params,
                              shift=False, truncate=None, device=dev, dtype=dts)
@@ -997,7 +997,7 @@ def spectrogram(
     seg_dim = f"{dim}_segment"
     if seg_dim in da.dims:
         raise ValueError(f"{label} already has a dim {seg_dim!r}: rename it.")
-    fcoord = _freq_coord(ax, length, onesided)
+    fcoord = freq_coord(ax, length, onesided)
     seg_attrs = {"long_name": f"centre of the segment along {dim}"}
     if ax.units and ax.kind == "number":
         seg_attrs["units"] = ax.units
@@ -1168,12 +1168,12 @@ def wavenumbers_squared(
 
 # ------------------------------------------------------- Fourier-domain regularization
 
-_FOURIER_LOO_NOTE = (
+FOURIER_LOO_NOTE = (
     "equals gcv: the influence matrix of a circulant problem has every leverage equal to trace(H)/N"
 )
 
 
-def _fourier_axes(da, dims, label, spacing_tol=1e-6):
+def fourier_axes(da, dims, label, spacing_tol=1e-6):
     """Checked (dims, axes, other dims) of a Fourier regularization, without loading data."""
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"{label} must be an xarray.DataArray with evenly spaced coordinates on its dims.")
@@ -1183,7 +1183,7 @@ def _fourier_axes(da, dims, label, spacing_tol=1e-6):
     return dims, axes, [d for d in da.dims if d not in dims]
 
 
-def _centred_transfer(kernel, dims, axes, device, dtype) -> torch.Tensor:
+def centred_transfer(kernel, dims, axes, device, dtype) -> torch.Tensor:
     """``fftn`` of a PSF whose centre (coordinate 0, else the middle sample) goes to index 0."""
     if not isinstance(kernel, xr.DataArray):
         raise TypeError("kernel must be a DataArray on the same dims as the data (the point-spread function).")
@@ -1231,7 +1231,7 @@ def _fourier_regularize(
     x_true=None, noise_norm=None, device=None, dtype=None, **method_options,
 ) -> xr.Dataset:
     """The one path under smooth, deconvolve and lowpass (see :func:`smooth`)."""
-    dims, axes, other = _fourier_axes(da, dims, "da")
+    dims, axes, other = fourier_axes(da, dims, "da")
     dev, dt_name, dt = settings(device, dtype, None)
     shape = tuple(ax.size for ax in axes)
     K = int(np.prod(shape))
@@ -1250,7 +1250,7 @@ def _fourier_regularize(
         raise ValueError(f"noise_norm must be one finite number > 0 (the norm ||b - b_exact|| per signal); got {noise_norm!r}.")
 
     k_sq = core.wavenumbers_squared(shape, [ax.spacing for ax in axes], device=dev, dtype=dt)
-    transfer = None if transfer_from is None else _centred_transfer(transfer_from, dims, axes, dev, dt)
+    transfer = None if transfer_from is None else centred_transfer(transfer_from, dims, axes, dev, dt)
     # lowpass: s = 1/|k|^2, so the mean (k = 0) has s huge and always passes
     weights = k_sq.clamp_min(torch.finfo(dt).tiny) if lowpass else core.sobolev_weights(k_sq, float(sobolev))
     s = (1 if transfer is None else transfer.real**2 + transfer.imag**2) / weights
@@ -1290,13 +1290,16 @@ def _fourier_regularize(
         coords[ax.freq_dim] = xr.Variable(
             ax.freq_dim, np.fft.fftshift(np.fft.fftfreq(ax.size, d=ax.spacing)), attrs=ax.freq_attrs(1.0 / (ax.size * ax.spacing))
         )
-    coords["s"] = (tuple(freq_dims), to_numpy(torch.fft.fftshift(s.sqrt() * torch.ones(shape, dtype=dt, device=dev))))
+    s_full = torch.fft.fftshift(s * torch.ones(shape, dtype=dt, device=dev))
+    coords["s"] = (tuple(freq_dims), to_numpy(s_full))
+    coords["sigma"] = (tuple(freq_dims), to_numpy(s_full.sqrt()))
     for name, value in native.items():
         coords[name] = ("reg", to_numpy(value))
     ds = xr.Dataset(data_vars, coords=coords)
     ds["estimate"].attrs.update(da.attrs)
-    ds["loo"].attrs["note"] = _FOURIER_LOO_NOTE
-    ds["s"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
+    ds["loo"].attrs["note"] = FOURIER_LOO_NOTE
+    ds["s"].attrs["long_name"] = "the filter's argument s = |a_k|**2 / mu_k**2"
+    ds["sigma"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
     ds["reg"].attrs["long_name"] = "regularization strength"
     return finish(
         ds, reg=reg, solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev,
@@ -1415,9 +1418,9 @@ def blur(da, kernel, dims=None, *, device=None, dtype=None) -> xr.DataArray:
     >>> (spectrakit.blur(da, psf, "t", device="cpu").values.round(2) + 0.0).tolist()
     [0.0, 0.25, 0.5, 0.25, 0.0]
     """
-    dims, axes, other = _fourier_axes(da, dims, "da")
+    dims, axes, other = fourier_axes(da, dims, "da")
     dev, dt_name, dt = settings(device, dtype, None)
-    transfer = to_numpy(_centred_transfer(kernel, dims, axes, dev, dt))
+    transfer = to_numpy(centred_transfer(kernel, dims, axes, dev, dt))
     out = _apply_core(
         _blur_block, [da], [dims], out_dims=dims, out_sizes={ax.dim: ax.size for ax in axes},
         out_dtype=_np_dtype(dt, False), labels=["da"], ndim=len(dims), transfer=transfer, device=dev, dtype=dt_name,
