@@ -521,7 +521,7 @@ class RepresentationSession(StreamingSession):
             data[f"weight_{name}"] = (("step",), np.asarray(rec[f"weight_{name}"], dtype=np.float64),
                                       {"long_name": _WEIGHT_NAMES[name], "option": name})
         coords = {"step": np.asarray(rec["step"], dtype=np.int64),
-                  "mode": ("mode", np.arange(1, eig.shape[1] + 1), {"long_name": "eigenvalue index, largest first"})}
+                  "mode": ("mode", np.arange(eig.shape[1]), {"long_name": "eigenvalue index, 0 = the largest"})}
         attrs = {
             "loss": self.loss,
             "optimizer": self.optimizer_name,
