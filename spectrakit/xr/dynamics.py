@@ -255,6 +255,8 @@ def ema_filter_response(freq, alpha: float, lamb: float, *, device=None, dtype=N
         raise ValueError(f"freq must be a scalar or 1-D; got shape {shape_of(freq)}.")
     device, dtype = compute_settings(device, dtype, freq)
     f = to_tensor(freq, "freq", device, dtype)
+    if len(shape_of(freq)) == 0:  # (the bridge's contiguous copy of a 0-d array is 1-d)
+        f = f.reshape(())
     H = core.ema_filter_response(f, alpha, lamb)
     if isinstance(freq, xr.DataArray):
         out = xr.DataArray(to_numpy(H), dims=freq.dims, coords=freq.coords)
