@@ -206,6 +206,14 @@ class SpectralDataArrayAccessor:
         """:func:`spectrakit.xr.implicit.eigenpro_gd` with this kernel (or design, ``kind="features"``)."""
         return implicit.eigenpro_gd(self._obj, y, **kwargs)
 
+    def kmeans(self, n_clusters, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.kmeans` of these points (sample, feature)."""
+        return graphs.kmeans(self._obj, n_clusters, **kwargs)
+
+    def nmf_unmix(self, n_endmembers, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.nmf_unmix` of these spectra (pixel, band)."""
+        return graphs.nmf_unmix(self._obj, n_endmembers, **kwargs)
+
 
 @xr.register_dataset_accessor("spectral")
 class SpectralDatasetAccessor:
