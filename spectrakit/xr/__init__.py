@@ -17,6 +17,8 @@ from .representations import __all__ as _representations_all
 from .representations import *  # noqa: F401,F403
 from .implicit import __all__ as _implicit_all
 from .implicit import *  # noqa: F401,F403
+from .factors import __all__ as _factors_all
+from .factors import *  # noqa: F401,F403
 
 __all__ = [*_curves_all, *_filtering_all, *_fourier_all, *_graphs_all]
-__all__ += [*_dynamics_all, *_weights_all, *_representations_all, *_implicit_all]
+__all__ += [*_dynamics_all, *_weights_all, *_representations_all, *_implicit_all, *_factors_all]
