@@ -108,6 +108,8 @@ def _problem(problem, device=None, dtype=None) -> core.MatrixSensingProblem:
     missing = [k for k in ("target", "singular_values", "factor") if k not in problem]
     if missing:
         raise ValueError(f"problem is missing {missing}: build it with matrix_sensing_problem.")
+    if device is None and dtype is None:  # where the problem was built (its attrs), unless told otherwise
+        device, dtype = problem.attrs.get("device"), getattr(torch, str(problem.attrs.get("dtype", "")), None)
     device, dtype = compute_settings(device, dtype)
     t = {k: to_tensor(problem[k].transpose(*problem[k].dims).values, f"problem.{k}", device, dtype)
          for k in ("target", "singular_values", "factor", "sensing", "measurements") if k in problem}
