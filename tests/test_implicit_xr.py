@@ -109,3 +109,27 @@ def test_bad_inputs_name_the_argument():
         sxi.learning_times(np.ones((3, 2)))
     with pytest.raises(ValueError, match="values"):
         sxi.first_step_below(np.array([np.inf, 1.0]), 0.5)
+
+
+@pytest.mark.gpu
+def test_labelled_results_come_back_from_the_gpu():
+    # numpy in, device="cuda": computed there, numpy-backed out, the device recorded; a tensor stays where it is
+    from spectrakit.xr import dynamics as sxd
+    from spectrakit.xr import representations as sxr
+    from spectrakit.xr import weights as sxw
+
+    z = np.random.default_rng(0).standard_normal((50, 4))
+    s = sxr.covariance_spectrum(z, device="cuda")
+    assert s.attrs["device"].startswith("cuda") and isinstance(s.data, np.ndarray)
+    np.testing.assert_allclose(s.values, sxr.covariance_spectrum(z, device="cpu").values, rtol=1e-10)
+    sv = sxw.conv_singular_values(torch.randn(3, 2, 3, 3, dtype=DT, device="cuda"), (6, 6))
+    assert sv.attrs["device"].startswith("cuda") and isinstance(sv.data, np.ndarray)
+    H = sxd.ema_filter_response(np.linspace(0, 0.5, 5), 0.9, 1.0, device="cuda")
+    assert H.attrs["device"].startswith("cuda")
+    problem = sxi.matrix_sensing_problem(6, [2.0, 1.0], seed=0, device="cuda")
+    run = sxi.gd_matrix_sensing(problem, steps=50, lr=0.1)            # the problem's device, from its attrs
+    assert run.attrs["device"].startswith("cuda") and run["error"].dims == ("step",)
+    X = np.random.default_rng(1).standard_normal((8, 16))
+    lim = sxi.diagonal_network_limit(X, X[:, 0], [1e-2, 1.0], device="cuda")
+    np.testing.assert_allclose(lim.values, sxi.diagonal_network_limit(X, X[:, 0], [1e-2, 1.0], device="cpu").values,
+                               rtol=1e-8, atol=1e-10)
