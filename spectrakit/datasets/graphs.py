@@ -22,6 +22,18 @@ def stochastic_block_model(sizes, p_in: float = 0.5, p_out: float = 0.05, *, pro
     from one CPU generator seeded with ``seed`` (``None``: a fresh seed, recorded in
     ``attrs``), so the same seed gives the same graph everywhere.
 
+    Parameters
+    ----------
+    sizes : sequence of int
+        The number of nodes in each block (nodes are numbered block by block).
+    p_in, p_out : float in [0, 1]
+        The link probability within a block and between blocks.
+    probabilities : (k, k) array, optional
+        Every pair of blocks' probability instead (wins over ``p_in``, ``p_out``).
+    directed : bool
+        Draw every ordered pair (an asymmetric adjacency); else each pair once.
+    seed : int or None
+
     Returns
     -------
     xarray.DataArray
@@ -34,8 +46,8 @@ def stochastic_block_model(sizes, p_in: float = 0.5, p_out: float = 0.05, *, pro
 
     Examples
     --------
-    >>> W = stochastic_block_model([3, 2], 1.0, 0.0)
-    >>> W.dims, W["block"].values.tolist(), W.sum("node_").values.tolist()
+    >>> ds = stochastic_block_model([3, 2], 1.0, 0.0)
+    >>> ds.dims, ds["block"].values.tolist(), ds.sum("node_").values.tolist()
     (('node', 'node_'), [0, 0, 0, 1, 1], [2.0, 2.0, 2.0, 1.0, 1.0])
     """
     seed = resolve_seed(seed)

@@ -37,7 +37,7 @@ import xarray as xr
 from ..core import dynamics as core
 from ..core.dynamics import (GradientEMAFilter, gradient_penalty_gradient, hvp, hvp_operator, perturbed_gradient,
                              stability_threshold)
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from .bridge import compute_settings, shape_of, to_numpy, to_tensor
 
 __all__ = [
     "hessian_spectrum",
@@ -208,10 +208,7 @@ def training_jacobian(step, w0, steps: int, *, device=None, dtype=None) -> xr.Da
     if len(shape_of(w0)) != 1:
         raise ValueError(f"w0 must be 1-D (the flat parameters); got shape {shape_of(w0)}.")
     device, dtype = compute_settings(device, dtype, w0)
-    w = to_tensor(w0, "w0", device, dtype)
-    if w is raw(w0):  # core does not write into w0, but it must own a leaf it can differentiate
-        w = w.clone()
-    J = core.training_jacobian(step, w, steps)
+    J = core.training_jacobian(step, to_tensor(w0, "w0", device, dtype), steps)  # (core never writes into w0)
     dim, coords = "param", {}
     if isinstance(w0, xr.DataArray):
         dim = w0.dims[0]
