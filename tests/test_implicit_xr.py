@@ -89,6 +89,14 @@ def test_eigenpro_matches_core():
     assert with_eigen["mse"].dims == ("step",)
 
 
+def test_a_factor_narrower_than_the_rank_never_learns_the_last_modes():
+    run = sxi.gd_matrix_sensing(sxi.matrix_sensing_problem(8, [3.0, 2.0, 1.0], seed=0), steps=300, lr=0.05,
+                                init_scale=1e-3, width=2)
+    assert run.sizes["mode"] == 3 and np.isnan(run["singular_values"].sel(mode=2)).all()
+    times = sxi.learning_times(run)
+    assert times.values[-1] == -1 and (times.values[:2] > 0).all()
+
+
 def test_accessor_calls_the_functions():
     X = xr.DataArray(np.random.default_rng(0).standard_normal((8, 12)), dims=("sample", "feature"))
     y = X.values[:, 0]

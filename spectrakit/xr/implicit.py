@@ -224,11 +224,11 @@ def learning_times(history, target=None, *, level: float = 0.5) -> xr.DataArray:
     if isinstance(history, xr.DataArray):
         history = history.transpose("step", ...) if "step" in history.dims else history
         steps = history["step"].values if "step" in history.coords else None
-    tg = np.asarray(raw(target.values if isinstance(target, xr.DataArray) else target), dtype=float)
+        history = history.fillna(0.0)  # modes a narrow factor does not have (NaN): never reached
+    tg = raw(target.values if isinstance(target, xr.DataArray) else target)
+    tg = to_numpy(tg) if isinstance(tg, torch.Tensor) else np.asarray(tg, dtype=float)
     r = int((tg > 0).sum()) if isinstance(target, xr.DataArray) else tg.shape[0]
     h = _tensor(history, "history", None, None)
-    if isinstance(raw(history), np.ndarray) or isinstance(history, xr.DataArray):
-        h = h.nan_to_num(nan=0.0)
     tg_t = torch.as_tensor(tg[:r], dtype=h.dtype, device=h.device)
     times = core.learning_times(h, tg_t, level=level, steps=None if steps is None else torch.as_tensor(np.array(steps)))
     out = xr.DataArray(to_numpy(times), dims=("mode",), coords={"mode": np.arange(r)}, name="learning_time")
