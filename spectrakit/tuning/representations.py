@@ -8,7 +8,7 @@ three losses, and records at step 0 and at every ``record_every``-th step, on al
 * ``eigenvalues`` (step, mode): the eigenvalues of the covariance of the embeddings of the
   first view, ``z_a = encoder(view_a)``, ``C = (z_a - mean)^T (z_a - mean) / (n - 1)``
   (:func:`~spectrakit.core.representations.covariance_spectrum`), largest first, mode
-  ``1 .. d``: a collapse shows as every eigenvalue falling, a dimensional collapse as all
+  ``0 .. d - 1``: a collapse shows as every eigenvalue falling, a dimensional collapse as all
   but a few falling;
 * ``effective_rank`` (step): ``exp(-sum p log p)`` with ``p = s / sum(s)`` of those
   eigenvalues (Roy & Vetterli 2007), in ``[1, d]`` and blind to scale;
