@@ -110,14 +110,14 @@ def test_history_layout_and_attrs():
     assert h.loss.dims == ("step",) and h.residual_amplitude.dims == ("step", "freq")
     assert h.hessian_eigenvalues.dims == ("step", "mode")
     assert h.step.values.tolist() == [0, 5, 10] and h.step.dtype.kind == "i"
-    assert h.mode.values.tolist() == [1, 2]
+    assert h.mode.values.tolist() == [0, 1]
     np.testing.assert_allclose(h.freq.values, np.fft.rfftfreq(128, 0.5 / 256))  # cycles per unit of t
     assert "t" in h.freq.attrs["units"]
     assert h.attrs["optimizer"] == "adam" and h.attrs["seed"] == 1
     assert h.lr.dims == ("step",) and (h.lr == 1e-2).all() and h.stability_threshold.isnull().all()  # Adam
     assert h.top_space_share.dims == ("step",) and "hessian_trace" not in h
     assert h.attrs["device"] == "cpu" and h.attrs["dtype"] == "float64"
-    np.testing.assert_array_equal(h.sharpness.values, h.hessian_eigenvalues.sel(mode=1).values)
+    np.testing.assert_array_equal(h.sharpness.values, h.hessian_eigenvalues.sel(mode=0).values)
     assert h.residual_amplitude.dtype == np.float64
 
 
@@ -411,8 +411,8 @@ def test_ntk_matches_dense_jacobian_and_orders_frequencies():
     np.testing.assert_allclose(nt.eigenvalue.values, dense, rtol=1e-8, atol=1e-10 * dense[0])
     assert nt.eigenvector.dims == ("mode", "x") and nt.sizes["mode"] == 64
     # spectral bias in the kernel: top eigenvectors are smooth, low ones oscillate
-    assert float(nt.freq.sel(mode=slice(1, 3)).max()) <= 2
-    assert float(nt.freq.sel(mode=slice(20, 30)).mean()) > 3 * float(nt.freq.sel(mode=slice(1, 5)).mean())
+    assert float(nt.freq.sel(mode=slice(0, 2)).max()) <= 2
+    assert float(nt.freq.sel(mode=slice(19, 29)).mean()) > 3 * float(nt.freq.sel(mode=slice(0, 4)).mean())
     assert s.ntk(k=5).sizes["mode"] == 5
 
 

@@ -3,6 +3,7 @@ last cell of asserts (nbval only compares stored outputs, so the asserts are the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -28,3 +29,33 @@ def test_notebook_is_committed_clean(path):
 
 def test_there_are_notebooks():
     assert any(p.name == "00_start_here.ipynb" for p in NOTEBOOKS)
+
+
+# an import of a private layer, in any form: import spectrakit.core..., from spectrakit.testing import ...,
+# from spectrakit import core, import spectrakit.core.graphs as G
+_PRIVATE_IMPORT = re.compile(
+    r"^\s*(?:from\s+spectrakit\.(?:core|testing)\b|import\s+spectrakit\.(?:core|testing)\b"
+    r"|from\s+spectrakit\s+import\s+(?:\([^)]*\b(?:core|testing)\b|[^\n#]*\b(?:core|testing)\b))",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_teaches_the_public_api(path):
+    # tutorials and the gallery use the labelled layer, the sessions and the explorers: not core's
+    # tensors-in, tensors-out functions, and not the tests' helpers
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            found = _PRIVATE_IMPORT.findall(cell.source)
+            assert not found, f"cell {i} imports a non-public module: {found}"
+
+
+def test_the_public_api_check_catches_what_it_should():
+    for source in ("from spectrakit.core.graphs import kmeans", "import spectrakit.core", "from spectrakit import core",
+                   "from spectrakit.testing import refit_loo", "x = 1\n    from spectrakit.core.weights import (a,\n b)",
+                   "from spectrakit import (datasets, testing)"):
+        assert _PRIVATE_IMPORT.search(source), source
+    for source in ("from spectrakit.xr import kmeans", "import spectrakit", "# spectrakit.core is private",
+                   "from spectrakit.xr.dynamics import hessian_spectrum", "from spectrakit import datasets"):
+        assert not _PRIVATE_IMPORT.search(source), source

@@ -201,7 +201,7 @@ def test_history_layout_and_attrs():
     s = small(record_every=4, loss="vne", alpha=-0.5, seed=2)
     h = s.run(10).history
     assert h.step.values.tolist() == [0, 4, 8] and h.step.dtype.kind == "i"
-    assert h.eigenvalues.dims == ("step", "mode") and h.mode.values.tolist() == [1, 2, 3]
+    assert h.eigenvalues.dims == ("step", "mode") and h.mode.values.tolist() == [0, 1, 2]
     assert (np.diff(h.eigenvalues.values, axis=1) <= 0).all()  # descending
     for name in ("effective_rank", "entropy", "loss", "lr", "invariance", "vne", "weight_alpha"):
         assert h[name].dims == ("step",) and h[name].dtype == np.float64, name

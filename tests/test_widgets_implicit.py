@@ -42,7 +42,7 @@ def explorer(chunk=10, max_steps=1000, throttle_s=0.05, **kw):
 def test_figures_fill_in_after_run_and_equal_the_history():
     ex = explorer(chunk=50)
     assert set(ex.figures) == {"singular_values", "loss"}
-    assert ex.modes == list(range(1, 11)) and len(ex.trace("singular_values", "mode1").y) == 1
+    assert ex.modes == list(range(10)) and len(ex.trace("singular_values", "mode0").y) == 1
     h = run_in_place(ex, 250)  # the same figures and traces, updated in place
     assert ex.session.step == 250 and h.sizes["step"] == 251
     steps, modes, values = ex.singular_value_lines()
@@ -50,12 +50,12 @@ def test_figures_fill_in_after_run_and_equal_the_history():
     np.testing.assert_allclose(values, h["singular_values"].sel(mode=modes).values)
     assert ex.figures["singular_values"].layout.yaxis.type == "log"
     # the target's singular values, dashed, in their mode's colour; the spare modes grey
-    assert ex.target_lines() == {1: 3.0, 2: 2.0, 3: 1.0}
-    for m in (1, 2, 3):
+    assert ex.target_lines() == {0: 3.0, 1: 2.0, 2: 1.0}
+    for m in (0, 1, 2):
         target = ex.trace("singular_values", f"target{m}")
         assert target.line.dash == "dash" and list(arr(target.x)) == [0, 1000]
         assert target.line.color == ex.trace("singular_values", f"mode{m}").line.color
-    assert ex.trace("singular_values", "mode4").line.color == ex.trace("singular_values", "mode10").line.color
+    assert ex.trace("singular_values", "mode3").line.color == ex.trace("singular_values", "mode9").line.color
     loss = ex.figures["loss"]
     np.testing.assert_allclose(arr(ex.trace("loss", "loss").y), h["loss"].values)
     np.testing.assert_allclose(arr(ex.trace("loss", "error").y), h["error"].values)
@@ -165,7 +165,7 @@ def test_init_scale_slider_rebuilds_from_step_0(monkeypatch):
     assert calls == [{"init_scale": moved}] and moved == pytest.approx(1e-6)
     assert s is not old and s.step == 0 and s.init_scale == moved and old.step == 100 and s.lr == 0.05
     assert "restarts from step 0" in ex.status_text and ex.options == {"optimizer": "gd", "init_scale": moved}
-    assert len(ex.trace("singular_values", "mode1").y) == 1 and ex.controls["init_scale_readout"].value == \
+    assert len(ex.trace("singular_values", "mode0").y) == 1 and ex.controls["init_scale_readout"].value == \
         "init scale = 1.00e-06"
     ex.run(300)
     late = s.learning_times().values
@@ -218,7 +218,7 @@ def test_scaled_gd_beats_gd_at_condition_number_100():
     ex.run(200)
     slow = ex.session.history
     assert float(slow["error"].min()) > 5e-2 and "learned rank = 1 of 3" in ex.status_text
-    assert ex.trace("singular_values", "mode5").line.color == ex.trace("singular_values", "mode4").line.color
+    assert ex.trace("singular_values", "mode4").line.color == ex.trace("singular_values", "mode3").line.color
 
 
 # --------------------------------------------------------------------------- errors
@@ -268,7 +268,7 @@ def test_damping_slider_error_on_gd_and_constructor_checks():
         ImplicitExplorer(session()).set(lr=5.0)
     ex = ImplicitExplorer(session(init_scale=1e-12), max_modes=4)  # off the slider: rests at the end
     assert ex.controls["init_scale"].value == 0 and ex.controls["init_scale_readout"].value == \
-        "init scale = 1.00e-12" and ex.modes == [1, 2, 3, 4]
+        "init scale = 1.00e-12" and ex.modes == [0, 1, 2, 3]
     # ScaledGD without damping (width <= rank): the slider rests at its low end, the readout says 0
     ex = ImplicitExplorer(session(optimizer="scaledgd", damping=0.0, width=3))
     assert ex.controls["damping"].value == 0 and ex.controls["damping_readout"].value == "damping = 0.00e+00"

@@ -43,7 +43,7 @@ def explorer(chunk=5, max_steps=1000, **kw):
 def test_figures_fill_in_after_run_and_equal_the_history():
     ex = explorer()
     assert set(ex.figures) == {"eigenvalues", "rank", "loss"}
-    assert ex.modes == list(range(1, 9)) and len(ex.trace("eigenvalues", "mode1").y) == 1
+    assert ex.modes == list(range(8)) and len(ex.trace("eigenvalues", "mode0").y) == 1
     h = run_in_place(ex, 23)  # the same figures and traces, updated in place
     assert ex.session.step == 23 and h.sizes["step"] == 24
     steps, modes, values = ex.eigenvalue_lines()
@@ -88,7 +88,7 @@ def test_css_classes_controls_and_layout():
 
 def test_wide_embeddings_draw_a_subset_of_modes():
     ex = RepresentationExplorer(session(d_out=40), max_steps=100, max_modes=5)
-    assert ex.modes == [1, 11, 20, 30, 40]
+    assert ex.modes == [0, 10, 20, 29, 39]
     ex.run(3)
     _, modes, values = ex.eigenvalue_lines()
     eig = ex.session.history["eigenvalues"].sel(mode=modes).values  # d_out > d_in: rank 16, zeros after
@@ -193,7 +193,7 @@ def test_loss_switch_rebuilds_from_step_0_with_its_lr(monkeypatch):
     grid = ex.sliders["strength"]
     assert (grid.lo, grid.hi) == STRENGTH_RANGES["vne"] and "\u03b1" in slider.description
     assert ex.controls["strength_readout"].value == "alpha = 1" and "alpha = 1" in ex.status_text
-    assert len(ex.trace("eigenvalues", "mode1").y) == 1
+    assert len(ex.trace("eigenvalues", "mode0").y) == 1
     ex.run(10)
     h = s.history
     np.testing.assert_allclose(arr(ex.trace("loss", "vne").y), h["vne"].values)

@@ -16,12 +16,16 @@ Hyperspectral unmixing (its own layout: ``cube`` (y, x, band) with wavelengths i
 ``abundances``, ``endmembers``; the same relative-noise and seed contract):
 :func:`hyperspectral_cube`.
 
+Graphs (an adjacency DataArray over ``(node, node_)`` with the true communities as the
+coordinate ``block``): :func:`stochastic_block_model`.
+
 Real data (not generators: each returns one ``xarray.DataArray`` with numeric, evenly
 spaced coordinates, read from a file an optional package ships; no network):
 :func:`sunspots` and :func:`co2` (``pip install statsmodels``), :func:`camera`
 (``pip install scikit-image``).
 """
 
+from .graphs import stochastic_block_model
 from .hyperspectral import hyperspectral_cube
 from .inverse_problems import baart, deblur1d, deriv2, foxgood, gravity, heat, phillips, shaw
 from .real import camera, co2, sunspots
@@ -40,5 +44,6 @@ __all__ = [
     "phillips",
     "ridge_regression",
     "shaw",
+    "stochastic_block_model",
     "sunspots",
 ]

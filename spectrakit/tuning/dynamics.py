@@ -601,7 +601,7 @@ class TrainingSession(StreamingSession):
                 data["hessian_trace"] = (("step",), np.asarray(rec["trace"], dtype=np.float64),
                                          {"long_name": "Hessian trace (Hutchinson)",
                                           "samples": self.trace_samples})
-            coords["mode"] = np.arange(1, self.hessian_k + 1)
+            coords["mode"] = np.arange(self.hessian_k)
         attrs = {
             "optimizer": self.optimizer_name,
             "rho": self.rho,
@@ -649,7 +649,7 @@ class TrainingSession(StreamingSession):
              "eigenvector": (("mode",) + self.dims,
                              vecs.T.detach().cpu().numpy().astype(np.float64).reshape((m,) + self.shape),
                              {"long_name": "empirical NTK eigenvector (unit norm)"})},
-            coords={"mode": np.arange(1, m + 1), "freq": ("mode", peak, {"long_name": "peak frequency"}), **grid},
+            coords={"mode": np.arange(m), "freq": ("mode", peak, {"long_name": "peak frequency"}), **grid},
             attrs={"step": self.step, "n_params": sum(p.numel() for p in self._params)},
         )
 

@@ -11,7 +11,7 @@ from ``U_0`` with iid ``N(0, init_scale^2)`` entries, with the update rule of
 rule). It records at step 0 and at every ``record_every``-th step:
 
 * ``singular_values`` (step, mode): the eigenvalues of the estimate ``U U^T`` (its
-  singular values: it is PSD), largest first, mode ``1 .. min(d, width)``; the coordinate
+  singular values: it is PSD), largest first, mode ``0 .. min(d, width) - 1``; the coordinate
   ``target`` on ``mode`` holds the target's singular values ``sigma`` (0 past the rank).
   From a small ``init_scale`` gradient descent learns them one at a time, largest first (a
   staircase); ScaledGD learns them together;
@@ -372,7 +372,7 @@ class ImplicitSession(StreamingSession):
                                 "description": "lambda of the preconditioner (U^T U + lambda I)^-1"})
         coords = {
             "step": np.asarray(rec["step"], dtype=np.int64),
-            "mode": ("mode", np.arange(1, k + 1), {"long_name": "singular value index, largest first"}),
+            "mode": ("mode", np.arange(k), {"long_name": "singular value index, 0 = the largest"}),
             "target": ("mode", target, {"long_name": "target singular values",
                                         "description": "sigma of M* = U* diag(sigma) U*^T; 0 past its rank"}),
         }
@@ -399,14 +399,14 @@ class ImplicitSession(StreamingSession):
 
     def learning_times(self, level: float = 0.5) -> xr.DataArray:
         """The first recorded step at which singular value ``i`` reached ``level`` times its
-        target ``sigma_i`` (-1 if not yet), for the modes ``1 .. min(r, width)``
+        target ``sigma_i`` (-1 if not yet), for the modes ``0 .. min(r, width) - 1``
         (:func:`~spectrakit.core.implicit.learning_times`)."""
         h = self._records
         r = min(self.rank, self.width, self.d)
         sv = torch.as_tensor(np.stack(h["singular_values"])[:, :r])
         times = cimp.learning_times(sv.nan_to_num(nan=0.0), torch.as_tensor(self._target[:r]), level=level,
                                     steps=torch.as_tensor(np.asarray(h["step"], dtype=np.int64)))
-        return xr.DataArray(times.numpy(), dims=("mode",), coords={"mode": np.arange(1, r + 1)},
+        return xr.DataArray(times.numpy(), dims=("mode",), coords={"mode": np.arange(r)},
                             name="learning_time", attrs={"level": float(level), "units": "steps"})
 
     def learned_rank(self, level: float = 0.5) -> xr.DataArray:

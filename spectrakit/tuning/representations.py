@@ -8,7 +8,7 @@ three losses, and records at step 0 and at every ``record_every``-th step, on al
 * ``eigenvalues`` (step, mode): the eigenvalues of the covariance of the embeddings of the
   first view, ``z_a = encoder(view_a)``, ``C = (z_a - mean)^T (z_a - mean) / (n - 1)``
   (:func:`~spectrakit.core.representations.covariance_spectrum`), largest first, mode
-  ``1 .. d``: a collapse shows as every eigenvalue falling, a dimensional collapse as all
+  ``0 .. d - 1``: a collapse shows as every eigenvalue falling, a dimensional collapse as all
   but a few falling;
 * ``effective_rank`` (step): ``exp(-sum p log p)`` with ``p = s / sum(s)`` of those
   eigenvalues (Roy & Vetterli 2007), in ``[1, d]`` and blind to scale;
@@ -521,7 +521,7 @@ class RepresentationSession(StreamingSession):
             data[f"weight_{name}"] = (("step",), np.asarray(rec[f"weight_{name}"], dtype=np.float64),
                                       {"long_name": _WEIGHT_NAMES[name], "option": name})
         coords = {"step": np.asarray(rec["step"], dtype=np.int64),
-                  "mode": ("mode", np.arange(1, eig.shape[1] + 1), {"long_name": "eigenvalue index, largest first"})}
+                  "mode": ("mode", np.arange(eig.shape[1]), {"long_name": "eigenvalue index, 0 = the largest"})}
         attrs = {
             "loss": self.loss,
             "optimizer": self.optimizer_name,

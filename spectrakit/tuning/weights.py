@@ -41,7 +41,7 @@ It records at step 0 and every ``record_every``-th step
 and every ``spectrum_every``-th step (NaN at the recorded steps in between)
 
 * ``singular_values`` (step, layer, mode): all singular values of each layer's operator,
-  descending, mode ``1 .. max``, NaN-padded where a layer has fewer than the largest
+  descending, mode ``0 .. max - 1`` (0 = the largest), NaN-padded where a layer has fewer than the largest
   (the count of each is the coordinate ``n_values`` on ``layer``): a histogram of layer
   ``l`` at step ``t`` is of ``h.singular_values.sel(layer=l, step=t).dropna("mode")``.
   A Linear layer: ``svdvals(W)``; a Conv2d: the circular convolution's on its input
@@ -825,7 +825,7 @@ class WeightSession(StreamingSession):
         coords.update({
             "step": np.asarray(rec["step"], dtype=np.int64),
             "task": ("step", np.asarray(rec["task"], dtype=np.int64), {"long_name": "task trained on"}),
-            "mode": ("mode", np.arange(1, n_modes + 1), {"long_name": "singular value index, largest first"}),
+            "mode": ("mode", np.arange(n_modes), {"long_name": "singular value index, 0 = the largest"}),
             "task_end": ("task_end", np.asarray(ends.get("task_end", []), dtype=np.int64),
                          {"long_name": "task (at its end)"}),
         })
@@ -852,7 +852,7 @@ class WeightSession(StreamingSession):
         for j, s in enumerate(spectra):
             v = s.singular_values.cpu().numpy().astype(np.float64)
             sv[j, : v.size] = v
-        coords["mode"] = np.arange(1, n_modes + 1)
+        coords["mode"] = np.arange(n_modes)
         return xr.Dataset({"singular_values": (("layer", "mode"), sv), "spectral_norm": ("layer", sv[:, 0])},
                           coords=coords, attrs={"step": self.step, "method": self.method})
 

@@ -119,8 +119,8 @@ class ImplicitExplorer(StreamingExplorer):
     session : ImplicitSession
     figures : dict of go.FigureWidget
         "singular_values", "loss". Their traces by key (:meth:`trace`): singular_values:
-        ``"mode1"`` ... (step against singular value; see :attr:`modes`) and ``"target1"``
-        ... ``"target<r>"`` (dashed, at ``sigma_i``); loss: "loss", "error" and "damping"
+        ``"mode0"`` ... (step against singular value; see :attr:`modes`) and ``"target0"``
+        ... ``"target<r-1>"`` (dashed, at ``sigma_i``); loss: "loss", "error" and "damping"
         (right axis; hidden for gd).
     controls : dict of widgets
         "start", "pause", "reset" (buttons), "lr", "optimizer" (Dropdown), "init_scale" and
@@ -180,7 +180,7 @@ class ImplicitExplorer(StreamingExplorer):
 
     @property
     def modes(self) -> list[int]:
-        """The modes drawn in the singular-value figure (1 = the largest)."""
+        """The modes drawn in the singular-value figure (0 = the largest, as the history's ``mode``)."""
         return list(self._modes)
 
     @property
@@ -336,7 +336,7 @@ class ImplicitExplorer(StreamingExplorer):
     def _build_figures(self):
         s = self.session
         k = min(s.d, s.width)
-        self._modes = list(range(1, min(k, self.max_modes) + 1))
+        self._modes = list(range(min(k, self.max_modes)))
         target = s.target
         xrange = [0, self.max_steps]
         traces: dict[str, dict] = {"singular_values": {}, "loss": {}}
@@ -349,21 +349,21 @@ class ImplicitExplorer(StreamingExplorer):
         )
         palette = qualitative.Plotly
         for m in self._modes:
-            learned = m <= s.rank
-            color = palette[(m - 1) % len(palette)] if learned else _SPARE
+            learned = m < s.rank
+            color = palette[m % len(palette)] if learned else _SPARE
             sv.add_trace(go.Scatter(name=str(m), mode="lines", legendgroup=str(m),
                                     line=dict(color=color, width=2 if learned else 1),
                                     hovertemplate=f"mode {m}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>"))
             traces["singular_values"][f"mode{m}"] = sv.data[-1]
         for m in self._modes:
-            if m > s.rank:
+            if m >= s.rank:
                 break
-            sigma = float(target[m - 1])
+            sigma = float(target[m])
             sv.add_trace(go.Scatter(
-                name=f"\u03c3{m} = {sigma:.3g}", mode="lines", legendgroup=str(m), showlegend=False,
+                name=f"target {m}: \u03c3 = {sigma:.3g}", mode="lines", legendgroup=str(m), showlegend=False,
                 x=[0, self.max_steps], y=[sigma, sigma],
-                line=dict(color=palette[(m - 1) % len(palette)], width=1, dash="dash"),
-                hovertemplate=f"target \u03c3{m} = {sigma:.4g}<extra></extra>",
+                line=dict(color=palette[m % len(palette)], width=1, dash="dash"),
+                hovertemplate=f"target of mode {m}: \u03c3 = {sigma:.4g}<extra></extra>",
             ))
             traces["singular_values"][f"target{m}"] = sv.data[-1]
 
@@ -393,7 +393,7 @@ class ImplicitExplorer(StreamingExplorer):
         t = self._traces
         with batch(self.figures.values()):
             sv = h["singular_values"].values
-            x, lines = self._line(steps, positive(sv[:, np.asarray(self._modes) - 1]))  # one x for all modes
+            x, lines = self._line(steps, positive(sv[:, np.asarray(self._modes)]))  # one x for all modes
             for j, m in enumerate(self._modes):
                 tr = t["singular_values"][f"mode{m}"]
                 tr.x, tr.y = x, lines[:, j]

@@ -129,7 +129,7 @@ class RepresentationExplorer(StreamingExplorer):
     session : RepresentationSession
     figures : dict of go.FigureWidget
         "eigenvalues", "rank", "loss". Their traces by key (:meth:`trace`): eigenvalues:
-        ``"mode1"`` ... ``"mode<d>"`` (step against eigenvalue; see :attr:`modes`); rank:
+        ``"mode0"`` ... ``"mode<d-1>"`` (step against eigenvalue; see :attr:`modes`); rank:
         "effective_rank", "vne_rank" (``exp`` of the von Neumann entropy), "d" (dashed),
         "strength" (right axis); loss: "loss" and the terms "invariance", "variance",
         "covariance", "vne" (those the loss does not have are hidden and empty). The loss
@@ -162,8 +162,8 @@ class RepresentationExplorer(StreamingExplorer):
     >>> explorer.run(5)
     >>> explorer.session.history.weight_var.sel(step=[20, 21]).values.tolist()
     [25.0, 0.0]
-    >>> len(explorer.trace("eigenvalues", "mode1").y), explorer.modes
-    (26, [1, 2, 3, 4])
+    >>> len(explorer.trace("eigenvalues", "mode0").y), explorer.modes
+    (26, [0, 1, 2, 3])
     """
 
     session_type = RepresentationSession
@@ -215,7 +215,7 @@ class RepresentationExplorer(StreamingExplorer):
 
     @property
     def modes(self) -> list[int]:
-        """The modes drawn in the eigenvalue figure (1 = the largest eigenvalue)."""
+        """The modes drawn in the eigenvalue figure (0 = the largest eigenvalue, as the history's ``mode``)."""
         return list(self._modes)
 
     def eigenvalue_lines(self):
@@ -353,8 +353,8 @@ class RepresentationExplorer(StreamingExplorer):
 
     def _shown_modes(self, d: int) -> list[int]:
         if d <= self.max_modes:
-            return list(range(1, d + 1))
-        return sorted({int(round(v)) for v in np.linspace(1, d, self.max_modes)})
+            return list(range(d))
+        return sorted({int(round(v)) for v in np.linspace(0, d - 1, self.max_modes)})
 
     def _build_figures(self):
         h = self.session.history
@@ -418,11 +418,11 @@ class RepresentationExplorer(StreamingExplorer):
         t = self._traces
         with batch(self.figures.values()):
             eig = h["eigenvalues"].values
-            drawn = [m for m in self._modes if m <= eig.shape[1]]
-            x, lines = self._line(steps, positive(eig[:, np.asarray(drawn, dtype=int) - 1]))  # one x for all
+            drawn = [m for m in self._modes if m < eig.shape[1]]
+            x, lines = self._line(steps, positive(eig[:, np.asarray(drawn, dtype=int)]))  # one x for all
             for m in self._modes:
                 tr = t["eigenvalues"][f"mode{m}"]
-                if m <= eig.shape[1]:
+                if m < eig.shape[1]:
                     tr.x, tr.y = x, lines[:, drawn.index(m)]
                 else:
                     tr.x, tr.y = [], []

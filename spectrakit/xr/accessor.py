@@ -14,6 +14,7 @@ from __future__ import annotations
 import xarray as xr
 
 from . import filtering, fourier, graphs
+from . import dynamics, implicit, representations, weights
 
 
 @xr.register_dataarray_accessor("spectral")
@@ -111,6 +112,108 @@ class SpectralDataArrayAccessor:
         """:func:`spectrakit.xr.graphs.label_propagation` of these partial labels on ``adjacency``."""
         return graphs.label_propagation(self._obj, adjacency, **kwargs)
 
+    # -- dynamics, weights, representations, implicit: conventions in each module's docstring --
+
+    def ema_filter_response(self, alpha, lamb, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.dynamics.ema_filter_response` at these frequencies (cycles per step)."""
+        return dynamics.ema_filter_response(self._obj, alpha, lamb, **kwargs)
+
+    def conv_matrix(self, input_shape, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.weights.conv_matrix` of this conv kernel (out, in, kh, kw)."""
+        return weights.conv_matrix(self._obj, input_shape, **kwargs)
+
+    def conv_singular_values(self, input_shape, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.weights.conv_singular_values` of this conv kernel on ``input_shape``."""
+        return weights.conv_singular_values(self._obj, input_shape, **kwargs)
+
+    def conv_operator_norm(self, input_shape, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.weights.conv_operator_norm` of this conv kernel on ``input_shape``."""
+        return weights.conv_operator_norm(self._obj, input_shape, **kwargs)
+
+    def power_iteration(self, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.weights.power_iteration` on this matrix."""
+        return weights.power_iteration(self._obj, **kwargs)
+
+    def conv_power_iteration(self, input_shape, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.weights.conv_power_iteration` on this conv kernel."""
+        return weights.conv_power_iteration(self._obj, input_shape, **kwargs)
+
+    def gram_iteration_norm(self, input_shape=None, n_iter=4, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.weights.gram_iteration_norm` of this matrix or conv kernel."""
+        return weights.gram_iteration_norm(self._obj, input_shape, n_iter, **kwargs)
+
+    def spectral_normalize(self, target=1.0, input_shape=None, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.weights.spectral_normalize` of this weight."""
+        return weights.spectral_normalize(self._obj, target, input_shape, **kwargs)
+
+    def covariance_spectrum(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.covariance_spectrum` of these embeddings (sample, feature)."""
+        return representations.covariance_spectrum(self._obj, **kwargs)
+
+    def spectral_entropy(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.spectral_entropy` of this spectrum (over ``mode``)."""
+        return representations.spectral_entropy(self._obj, **kwargs)
+
+    def effective_rank(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.effective_rank` of this spectrum (or embeddings, ``kind="covariance"``)."""
+        return representations.effective_rank(self._obj, **kwargs)
+
+    def von_neumann_entropy(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.von_neumann_entropy` of these embeddings."""
+        return representations.von_neumann_entropy(self._obj, **kwargs)
+
+    def vicreg_terms(self, other, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.representations.vicreg_terms` of these embeddings (z_a) and ``other`` (z_b)."""
+        return representations.vicreg_terms(self._obj, other, **kwargs)
+
+    def iternorm(self, T=5, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.iternorm` of this covariance matrix."""
+        return representations.iternorm(self._obj, T, **kwargs)
+
+    def iternorm_whiten(self, T=5, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.iternorm_whiten` of these embeddings."""
+        return representations.iternorm_whiten(self._obj, T, **kwargs)
+
+    def switch_on_steps(self, level=0.5) -> xr.DataArray:
+        """:func:`spectrakit.xr.representations.switch_on_steps` of this (step, mode) history."""
+        return representations.switch_on_steps(self._obj, level)
+
+    def learning_times(self, target, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.learning_times` of this (step, mode) history."""
+        return implicit.learning_times(self._obj, target, **kwargs)
+
+    def first_step_below(self, level) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.first_step_below` of this curve over ``step``."""
+        return implicit.first_step_below(self._obj, level)
+
+    def diagonal_network_gd(self, y, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.implicit.diagonal_network_gd` with this design (sample, feature) as X."""
+        return implicit.diagonal_network_gd(self._obj, y, **kwargs)
+
+    def diagonal_network_limit(self, y, init_scale, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.diagonal_network_limit` with this design as X."""
+        return implicit.diagonal_network_limit(self._obj, y, init_scale, **kwargs)
+
+    def diagonal_network_potential(self, init_scale, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.diagonal_network_potential` of these weights."""
+        return implicit.diagonal_network_potential(self._obj, init_scale, **kwargs)
+
+    def min_l1_interpolator(self, y, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.min_l1_interpolator` with this design as X."""
+        return implicit.min_l1_interpolator(self._obj, y, **kwargs)
+
+    def eigenpro_gd(self, y, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.implicit.eigenpro_gd` with this kernel (or design, ``kind="features"``)."""
+        return implicit.eigenpro_gd(self._obj, y, **kwargs)
+
+    def kmeans(self, n_clusters, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.kmeans` of these points (sample, feature)."""
+        return graphs.kmeans(self._obj, n_clusters, **kwargs)
+
+    def nmf_unmix(self, n_endmembers, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.graphs.nmf_unmix` of these spectra (pixel, band)."""
+        return graphs.nmf_unmix(self._obj, n_endmembers, **kwargs)
+
 
 @xr.register_dataset_accessor("spectral")
 class SpectralDatasetAccessor:
@@ -175,3 +278,21 @@ class SpectralDatasetAccessor:
     def isotropic_power(self, dims=None, **kwargs) -> xr.Dataset:
         """:func:`spectrakit.xr.fourier.isotropic_power` of each data variable with ``dims``."""
         return fourier.isotropic_power(self._obj, dims, **kwargs)
+
+    # -- representations and implicit: results and problems as Datasets --
+
+    def linear_barlow_twins(self, d_out, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.representations.linear_barlow_twins` on these views (view_a, view_b)."""
+        return representations.linear_barlow_twins(self._obj, d_out, **kwargs)
+
+    def gd_matrix_sensing(self, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.implicit.gd_matrix_sensing` on this matrix sensing problem."""
+        return implicit.gd_matrix_sensing(self._obj, **kwargs)
+
+    def scaled_gd(self, **kwargs) -> xr.Dataset:
+        """:func:`spectrakit.xr.implicit.scaled_gd` on this matrix sensing problem."""
+        return implicit.scaled_gd(self._obj, **kwargs)
+
+    def learning_times(self, **kwargs) -> xr.DataArray:
+        """:func:`spectrakit.xr.implicit.learning_times` of this matrix sensing result or history."""
+        return implicit.learning_times(self._obj, **kwargs)

@@ -1482,3 +1482,229 @@ def label_propagation(
     if ds["labels"].dtype == object:  # xarray turns None into NaN when it wraps an object array: put None back
         ds["labels"].data[~ds["reached"].data] = None
     return ds
+
+
+# ------------------------------------------------- k-means, unmixing, cluster agreement
+# (labelled counterparts of spectrakit.core.graphs' kmeans, nmf_unmix and abundance_error,
+# and the adjusted Rand index: what a notebook needs beside the spectral methods above)
+
+__all__ += ["kmeans", "nmf_unmix", "abundance_error", "adjusted_rand_index"]
+
+
+def _points_of(X, name: str, device, dtype):
+    """(tensor, sample dim, feature dim, coords on the sample dim) of (n, d) points."""
+    shape = tuple(getattr(raw(X), "shape", np.shape(raw(X))))
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D ({'samples' if name == 'X' else 'pixels'}, features); got shape {shape}.")
+    dims, coords = ("sample", "feature"), None
+    if isinstance(X, xr.DataArray):
+        dims = tuple(X.dims)
+        coords = X.isel({dims[1]: 0}, drop=True).coords
+    device, dtype = compute_settings(device, dtype, X)
+    return to_tensor(X, name, device, dtype), dims[0], dims[1], coords
+
+
+def _with_coords(da: xr.DataArray, coords) -> xr.DataArray:
+    return da if coords is None else da.assign_coords(coords)
+
+
+def kmeans(X, n_clusters: int, *, n_init: int = 10, max_iter: int = 300, tol: float = 1e-4, seed=0, device=None,
+           dtype=None) -> xr.Dataset:
+    """k-means (Lloyd, ``n_init`` k-means++ starts, the lowest inertia kept) on points
+    ``X`` (sample, feature): :func:`spectrakit.core.graphs.kmeans`, labelled.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``labels`` over the sample dim (with X's coords on it, e.g. a true class carried
+        along), ``centers`` over ``(cluster, <feature dim>)``; attrs ``inertia`` (the sum
+        of squared distances to the centers), ``n_iter``, ``n_clusters``, ``device``,
+        ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> km = kmeans(np.array([[0.0], [0.1], [5.0], [5.2]]), 2, seed=0)
+    >>> km["labels"].dims, sorted(km["centers"].values[:, 0].round(3).tolist()), round(km.attrs["inertia"], 4)
+    (('sample',), [0.05, 5.1], 0.025)
+    """
+    t, sd, fd, coords = _points_of(X, "X", device, dtype)
+    res = G.kmeans(t, n_clusters, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed)
+    labels = _with_coords(xr.DataArray(to_numpy(res.labels), dims=(sd,)), coords)
+    ds = xr.Dataset({"labels": labels, "centers": ((("cluster", fd)), to_numpy(res.centers))},
+                    coords={"cluster": np.arange(res.centers.shape[0])})
+    ds["labels"].attrs["long_name"] = "cluster of each sample"
+    ds.attrs.update(inertia=float(res.inertia), n_iter=int(res.n_iter), n_clusters=int(res.centers.shape[0]),
+                    seed="none" if seed is None else seed, **_settings_attrs(t.device, t.dtype))
+    return ds
+
+
+def nmf_unmix(Y, n_endmembers: int, *, graph=None, reg=0.0, sparsity: float = 0.0, sum_to_one=None,
+              update_endmembers: bool = True, max_iter: int = 1000, tol: float = 1e-6, init="random", seed=0,
+              device=None, dtype=None) -> xr.Dataset:
+    """Unmix spectra ``Y`` (pixel, band) into abundances and endmembers by graph-regularized
+    sparse NMF (multiplicative updates): :func:`spectrakit.core.graphs.nmf_unmix`, labelled.
+
+    Minimizes ``||Y - A E||_F^2 + reg tr(A^T L A) + sparsity ||A||_1 + s^2 ||A 1 - 1||^2``
+    over ``A, E >= 0`` with ``L`` the Laplacian of the pixel graph ``graph`` (an adjacency
+    DataArray from :func:`graph`, an array or a sparse matrix) and ``s = sum_to_one``.
+
+    Parameters
+    ----------
+    Y : (pixels, bands) numpy array, tensor or DataArray, >= 0
+        A DataArray keeps its pixel coords (a stacked ``(y, x)`` MultiIndex included, so
+        ``.unstack`` gives the abundance maps back) and its band coords (wavelengths).
+    reg : float or 1-D grid
+        A grid runs all values together and adds the dim ``reg``.
+    init : {"random", "spa"} or (A0, E0)
+        As in core; the factors may be DataArrays.
+    Other arguments as :func:`spectrakit.core.graphs.nmf_unmix`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``abundances`` over ``([reg,] <pixel dim>, endmember)``, ``endmembers`` over
+        ``([reg,] endmember, <band dim>)``, ``objective`` over ``([reg,] iteration)``,
+        ``n_iter`` and ``converged`` (``[reg]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> A, E = rng.uniform(size=(50, 2)), rng.uniform(size=(2, 6))
+    >>> res = nmf_unmix(A @ E, 2, init="spa", tol=0, max_iter=500)
+    >>> res["abundances"].dims, bool(np.abs(res["abundances"].values @ res["endmembers"].values - A @ E).max() < 1e-2)
+    (('pixel', 'endmember'), True)
+    """
+    t, pd_, bd, coords = _points_of(Y, "Y", device, dtype)
+    if pd_ == "sample" and not isinstance(Y, xr.DataArray):
+        pd_, bd = "pixel", "band"
+    reg_arr = check_reg(reg)
+    grid = np.ndim(raw(reg)) > 0
+    g = graph
+    if isinstance(g, xr.DataArray):
+        g = g.data
+    if isinstance(init, tuple):
+        init = tuple(raw(v) if not isinstance(v, xr.DataArray) else v.values for v in init)
+    res = G.nmf_unmix(t, n_endmembers, graph=g, reg=torch.as_tensor(reg_arr) if grid else float(reg_arr[0]),
+                      sparsity=sparsity, sum_to_one=sum_to_one, update_endmembers=update_endmembers,
+                      max_iter=max_iter, tol=tol, init=init, seed=seed)
+    lead = ("reg",) if grid else ()
+    band_coords = {}
+    if isinstance(Y, xr.DataArray):
+        band_coords = {k: v for k, v in Y.coords.items() if v.dims == (bd,)}
+    abundances = _with_coords(xr.DataArray(to_numpy(res.abundances), dims=lead + (pd_, "endmember")), coords)
+    ds = xr.Dataset(
+        {"abundances": abundances,
+         "endmembers": xr.DataArray(to_numpy(res.endmembers), dims=lead + ("endmember", bd), coords=band_coords),
+         "objective": (lead + ("iteration",), to_numpy(res.objective)),
+         "n_iter": (lead, np.asarray(to_numpy(res.n_iter) if isinstance(res.n_iter, torch.Tensor) else res.n_iter)),
+         "converged": (lead, np.asarray(to_numpy(res.converged) if isinstance(res.converged, torch.Tensor)
+                                        else res.converged))},
+        coords={"endmember": np.arange(int(n_endmembers)), "iteration": np.arange(res.objective.shape[-1]),
+                **({"reg": reg_arr} if grid else {})},
+    )
+    ds["abundances"].attrs["long_name"] = "abundance of each endmember in each pixel"
+    ds["objective"].attrs["long_name"] = "objective F(A, E) at the start and after each iteration"
+    ds.attrs.update(_clean_attrs({"sparsity": float(sparsity), "sum_to_one": sum_to_one,
+                                  "update_endmembers": bool(update_endmembers),
+                                  "init": init if isinstance(init, str) else "given",
+                                  **_settings_attrs(t.device, t.dtype)}))
+    if not grid:
+        ds.attrs["reg"] = float(reg_arr[0])
+    return ds
+
+
+def abundance_error(estimated, true, *, scale="lstsq") -> xr.Dataset:
+    """The abundance RMSE of an unmixing with the endmembers matched (Hungarian algorithm)
+    and each one's scale fixed: :func:`spectrakit.core.graphs.abundance_error`, labelled.
+
+    Parameters
+    ----------
+    estimated : ([reg,] pixel, endmember) DataArray or array
+        E.g. :func:`nmf_unmix`'s ``abundances``; leading dims (a ``reg`` grid) are kept.
+    true : (pixel, endmember) DataArray or array
+        The true abundances.
+    scale : {"lstsq", "sum_to_one", None}
+
+    Returns
+    -------
+    xarray.Dataset
+        ``rmse`` over the leading dims, ``per_endmember``, ``permutation`` (the estimated
+        column matched to each true endmember) and ``scale`` over ``(..., endmember)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    >>> err = abundance_error(2 * T[:, ::-1], T)
+    >>> float(err["rmse"]), err["permutation"].values.tolist(), err["scale"].values.tolist()
+    (0.0, [1, 0], [0.5, 0.5])
+    """
+    lead, coords = (), {}
+    if isinstance(estimated, xr.DataArray):
+        lead = tuple(estimated.dims[:-2])
+        coords = {k: v for k, v in estimated.coords.items() if set(v.dims) <= set(lead)}
+        est = estimated.values
+    else:
+        est = raw(estimated)
+        nd = len(getattr(est, "shape", np.shape(est)))
+        lead = ("reg",) if nd == 3 else tuple(f"dim_{i}" for i in range(nd - 2))
+    tru = true.values if isinstance(true, xr.DataArray) else raw(true)
+    res = G.abundance_error(est, tru, scale=scale)
+    ds = xr.Dataset(
+        {"rmse": (lead, to_numpy(res.rmse)), "per_endmember": (lead + ("endmember",), to_numpy(res.per_endmember)),
+         "permutation": (lead + ("endmember",), to_numpy(res.permutation)),
+         "scale": (lead + ("endmember",), to_numpy(res.scale))},
+        coords=coords,
+    )
+    ds["rmse"].attrs["long_name"] = "abundance RMSE after matching the endmembers"
+    ds["permutation"].attrs["long_name"] = "estimated column matched to each true endmember"
+    ds.attrs["scale"] = "none" if scale is None else scale
+    return ds
+
+
+def adjusted_rand_index(labels_true, labels_pred) -> float:
+    """The adjusted Rand index (Hubert and Arabie 1985) of two labelings of the same items:
+    1 for identical partitions (up to the names of the clusters), about 0 for independent
+    ones; scikit-learn's ``adjusted_rand_score``.
+
+    ``ARI = (sum_ij C(n_ij, 2) - E) / ((sum_i C(a_i, 2) + sum_j C(b_j, 2)) / 2 - E)`` with
+    the contingency table ``n_ij``, its sums ``a_i``, ``b_j`` and ``E = sum_i C(a_i, 2)
+    sum_j C(b_j, 2) / C(n, 2)``. Labels may be any values (DataArrays, arrays, tensors,
+    lists; ints or strings).
+
+    Examples
+    --------
+    >>> adjusted_rand_index([0, 0, 1, 1], [1, 1, 0, 0])
+    1.0
+    >>> round(adjusted_rand_index(["a", "a", "b", "b"], [0, 1, 0, 1]), 6)
+    -0.5
+    """
+    def values(x, name):
+        x = x.values if isinstance(x, xr.DataArray) else raw(x)
+        x = to_numpy(x) if isinstance(x, torch.Tensor) else np.asarray(x)
+        if x.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (one label per item); got shape {x.shape}.")
+        return x
+
+    a, b = values(labels_true, "labels_true"), values(labels_pred, "labels_pred")
+    if a.shape != b.shape:
+        raise ValueError(f"labels_true and labels_pred must label the same items; got {a.shape[0]} and {b.shape[0]}.")
+    n = a.shape[0]
+    if n < 2:
+        return 1.0
+    _, ai = np.unique(a, return_inverse=True)
+    _, bi = np.unique(b, return_inverse=True)
+    table = np.zeros((ai.max() + 1, bi.max() + 1))
+    np.add.at(table, (ai.reshape(-1), bi.reshape(-1)), 1.0)
+
+    def pairs(x):
+        return (x * (x - 1) / 2).sum()
+
+    sum_ij, sum_a, sum_b = pairs(table), pairs(table.sum(1)), pairs(table.sum(0))
+    expected = sum_a * sum_b / (n * (n - 1) / 2)
+    top = (sum_a + sum_b) / 2
+    if top == expected:  # both partitions trivial (one cluster, or all singletons)
+        return 1.0
+    return float((sum_ij - expected) / (top - expected))
