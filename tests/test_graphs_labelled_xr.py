@@ -62,13 +62,8 @@ def test_nmf_unmix_and_abundance_error_match_core():
     assert single["abundances"].dims == ("pixel", "endmember") and single.attrs["reg"] == 0.0
 
 
-def test_adjusted_rand_index_is_the_sessions_and_bad_inputs_are_named():
-    from spectrakit.tuning.graphs import adjusted_rand_index as session_ari
-
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        a, b = rng.integers(0, 3, 20), rng.integers(0, 4, 20)
-        assert sxg.adjusted_rand_index(a, b) == session_ari(a, b)
+def test_adjusted_rand_index_bad_inputs_are_named():
+    # (its values against scikit-learn: tests/test_graphs_sessions.py)
     with pytest.raises(ValueError, match="labels_pred"):
         sxg.adjusted_rand_index([0, 1], [[0, 1]])
     with pytest.raises(ValueError, match="X"):

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import laplacian as csgraph_laplacian
 
 from spectrakit.core import graphs as G
 from spectrakit.tuning import GraphFilterSession, GraphSpectrumSession
-from spectrakit.tuning.graphs import adjusted_rand_index
+from spectrakit.xr import adjusted_rand_index
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn import datasets  # noqa: E402

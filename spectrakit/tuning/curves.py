@@ -42,7 +42,7 @@ import xarray as xr
 from ..core import curves as cc
 from ..core.checks import check_finite, check_int, check_memory, check_real, check_reg
 from ..core.threads import single_thread_if_small
-from ..xr._apply import compute_settings, to_numpy
+from ..xr._apply import compute_settings, dtype_name, to_numpy
 from ._session import FilterSession
 from ._cache import LRUCache
 
@@ -504,7 +504,7 @@ class LearningCurveSession(FilterSession):
         out = dict(
             reg=st.reg, alpha=st.alpha, beta=st.beta, noise=st.noise, n=int(st.n), method=self.method,
             n_modes=self.n_modes, trials=self.trials, seed=self.seed,
-            device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
+            device=str(self.device), dtype=dtype_name(self.dtype),
         )
         if self.seed is None:  # attrs must be writable to netCDF
             del out["seed"]

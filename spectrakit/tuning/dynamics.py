@@ -55,6 +55,7 @@ from ..core import dynamics as cdyn
 from ..core import fourier as cfour
 from ..core.checks import check_int, check_real
 from ..core.threads import single_thread_if_small
+from ..xr._apply import dtype_name
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 
@@ -614,7 +615,7 @@ class TrainingSession(StreamingSession):
             "hidden": list(self.hidden) if self._user_model is None else "custom model",
             "seed": self.seed,
             "device": str(self.device),
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": dtype_name(self.dtype),
             "record_every": self.record_every,
             "hessian_k": self.hessian_k,
             "hessian_every": self.hessian_every,

@@ -41,7 +41,7 @@ import xarray as xr
 from ..core import spectral
 from ..core import fourier as cfour
 from ..core.threads import single_thread_if_small
-from ..xr._apply import compute_settings, shape_of, to_numpy, to_tensor
+from ..xr._apply import compute_settings, dtype_name, shape_of, to_numpy, to_tensor
 from ._session import FilterSession
 from ..xr.fourier import FOURIER_LOO_NOTE, centred_transfer, fourier_axes, freq_coord
 
@@ -500,7 +500,7 @@ class SpectrumSession(FilterSession):
             penalty = f"sobolev H^{sobolev:g}"
         out = dict(
             solution="estimate", mode=self.mode, method=spectral.method_name(self.method), penalty=penalty,
-            device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
+            device=str(self.device), dtype=dtype_name(self.dtype),
         )
         if sobolev is not None:
             out["sobolev"] = sobolev

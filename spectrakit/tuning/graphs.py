@@ -39,7 +39,8 @@ from ..core import spectral
 from ..core import graphs as G
 from ..core.checks import check_real, check_reg
 from ..core.threads import single_thread_if_small
-from ..xr._apply import compute_settings, to_numpy, to_tensor
+from ..xr.graphs import adjusted_rand_index
+from ..xr._apply import compute_settings, dtype_name, to_numpy, to_tensor
 from ..xr.filtering import choose
 from ._cache import LRUCache
 from ._session import FilterSession, Session
@@ -49,7 +50,6 @@ __all__ = [
     "GraphFilterSession",
     "SpectrumStep",
     "FilterStep",
-    "adjusted_rand_index",
     "GRAPHS",
     "FILTER_KINDS",
 ]
@@ -70,45 +70,6 @@ _KEEP = object()  # "argument not given" (None has a meaning: the eigengap, the 
 
 
 # ---------------------------------------------------------------------- shared helpers
-
-
-def adjusted_rand_index(labels_true, labels_pred) -> float:
-    """The adjusted Rand index (Hubert and Arabie 1985) of two labelings of the same items.
-
-    ``ARI = (sum_ij C(n_ij, 2) - E) / ((sum_i C(a_i, 2) + sum_j C(b_j, 2)) / 2 - E)`` with
-    the contingency table ``n_ij``, its row and column sums ``a_i``, ``b_j`` and
-    ``E = sum_i C(a_i, 2) sum_j C(b_j, 2) / C(n, 2)``: 1 for identical partitions (up to
-    the names of the clusters), about 0 for independent ones. Labels may be any hashable
-    values (ints, strings). The same number as scikit-learn's ``adjusted_rand_score``.
-
-    Examples
-    --------
-    >>> adjusted_rand_index([0, 0, 1, 1], [1, 1, 0, 0])
-    1.0
-    >>> round(adjusted_rand_index([0, 0, 1, 1], [0, 1, 0, 1]), 6)
-    -0.5
-    """
-    a = np.asarray(labels_true.detach().cpu() if isinstance(labels_true, torch.Tensor) else labels_true)
-    b = np.asarray(labels_pred.detach().cpu() if isinstance(labels_pred, torch.Tensor) else labels_pred)
-    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
-        raise ValueError(f"labels must be two 1-D labelings of the same items; got shapes {a.shape} and {b.shape}.")
-    n = a.shape[0]
-    if n < 2:
-        return 1.0
-    _, ai = np.unique(a, return_inverse=True)
-    _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((ai.max() + 1, bi.max() + 1))
-    np.add.at(table, (ai, bi), 1.0)
-
-    def pairs(x):
-        return (x * (x - 1) / 2).sum()
-
-    sum_ij, sum_a, sum_b = pairs(table), pairs(table.sum(1)), pairs(table.sum(0))
-    expected = sum_a * sum_b / (n * (n - 1) / 2)
-    top = (sum_a + sum_b) / 2
-    if top == expected:  # both partitions trivial (one cluster, or all singletons)
-        return 1.0
-    return float((sum_ij - expected) / (top - expected))
 
 
 def _canonical_labels(labels: np.ndarray) -> np.ndarray:
@@ -495,7 +456,7 @@ class GraphSpectrumSession(Session):
         attrs = dict(
             graph=self.graph, kind=self.kind, eigengap=st.eigengap, n_clusters=st.n_clusters,
             n_clusters_from="given" if st.n_clusters_given else "eigengap", inertia=st.inertia,
-            method=st.method, device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
+            method=st.method, device=str(self.device), dtype=dtype_name(self.dtype),
         )
         if self.param_name is not None:
             attrs[self.param_name] = st.param
@@ -910,7 +871,7 @@ class GraphFilterSession(FilterSession):
         out = dict(
             solution="estimate", method=spectral.method_name(self.method), kind=self.kind,
             order="exact" if order is None else int(order), lmax=self.lmax,
-            device=str(self.device), dtype=str(self.dtype).replace("torch.", ""),
+            device=str(self.device), dtype=dtype_name(self.dtype),
         )
         if self.method == "heat":
             out["note"] = "heat kernel exp(-t L) at time t = reg"

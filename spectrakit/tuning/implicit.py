@@ -43,6 +43,7 @@ import xarray as xr
 
 from ..core import implicit as cimp
 from ..core.checks import check_int, check_real
+from ..xr._apply import dtype_name
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 
@@ -390,7 +391,7 @@ class ImplicitSession(StreamingSession):
             "observation": "sensing" if m else "full",
             "n_measurements": m,
             "device": str(self.device),
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": dtype_name(self.dtype),
             **self._data_info,
         }
         if self.optimizer == "gd":

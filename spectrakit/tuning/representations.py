@@ -55,6 +55,7 @@ import xarray as xr
 
 from ..core import representations as crep
 from ..core.checks import check_int, check_real
+from ..xr._apply import dtype_name
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 from .dynamics import ACTIVATIONS
@@ -535,7 +536,7 @@ class RepresentationSession(StreamingSession):
             "d_out": int(eig.shape[1]),
             "n_samples": self.n,
             "device": str(self.device),
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": dtype_name(self.dtype),
             **self._data_info,
         }
         return xr.Dataset(data, coords=coords, attrs=attrs)

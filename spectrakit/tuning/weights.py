@@ -97,6 +97,7 @@ from torch.nn.utils import parametrize
 from ..core import weights as cw
 from ..core.checks import check_int, check_real
 from ..core.threads import single_thread_if_small
+from ..xr._apply import dtype_name
 from ..options import resolve_device, resolve_dtype
 from ._streaming import StreamingSession
 
@@ -837,7 +838,7 @@ class WeightSession(StreamingSession):
             "optimizer": self.optimizer_name, "batch_size": self.n if self.batch_size is None else self.batch_size,
             "seed": self.seed, "data_seed": self.data_seed, "record_every": self.record_every,
             "spectrum_every": self.spectrum_every, "power_iters": self.power_iters, "gram_iters": self.gram_iters,
-            "device": str(self.device), "dtype": str(self.dtype).replace("torch.", ""),
+            "device": str(self.device), "dtype": dtype_name(self.dtype),
         }
         return xr.Dataset(data, coords=coords, attrs=attrs)
 

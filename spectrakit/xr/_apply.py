@@ -74,6 +74,11 @@ def settings_attrs(device, dtype) -> dict:
     return {"device": str(device), "dtype": dtype_name(dtype)}
 
 
+def tensor_attrs(t: torch.Tensor) -> dict:
+    """:func:`settings_attrs` of the tensor a result was computed as."""
+    return settings_attrs(t.device, t.dtype)
+
+
 def to_tensor(value, name: str, device, dtype) -> torch.Tensor:
     """A finite tensor on ``device`` in ``dtype``.
 

@@ -37,7 +37,7 @@ import xarray as xr
 from ..core import dynamics as core
 from ..core.dynamics import (GradientEMAFilter, gradient_penalty_gradient, hvp, hvp_operator, perturbed_gradient,
                              stability_threshold)
-from .bridge import compute_settings, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, shape_of, tensor_attrs, to_numpy, to_tensor
 
 __all__ = [
     "hessian_spectrum",
@@ -52,9 +52,6 @@ __all__ = [
 TOOLS = (hvp, hvp_operator, perturbed_gradient, gradient_penalty_gradient, GradientEMAFilter, stability_threshold)
 
 
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
-
 
 def _spectrum(vals: torch.Tensor, vecs: torch.Tensor | None, vec_dim: str, method: str, coords=None) -> xr.Dataset:
     data = {"eigenvalue": ("mode", to_numpy(vals))}
@@ -62,7 +59,7 @@ def _spectrum(vals: torch.Tensor, vecs: torch.Tensor | None, vec_dim: str, metho
         data["eigenvector"] = (("mode", vec_dim), to_numpy(vecs).T)
     ds = xr.Dataset(data, coords={"mode": np.arange(vals.shape[0]), **(coords or {})})
     ds["mode"].attrs["long_name"] = "eigenvalue index, 0 = the largest"
-    ds.attrs.update(method=method, **_settings(vals))
+    ds.attrs.update(method=method, **tensor_attrs(vals))
     return ds
 
 
@@ -134,7 +131,7 @@ def hutchinson_trace(matvec, n: int, *, n_samples: int = 100, seed=None, device=
     ds["estimate"].attrs["long_name"] = "tr(A) estimated as the mean of z^T A z"
     ds["standard_error"].attrs["long_name"] = "sample standard deviation / sqrt(n_samples)"
     ds.attrs.update(method="hutchinson", n_samples=int(n_samples), seed="none" if seed is None else seed,
-                    **_settings(est))
+                    **tensor_attrs(est))
     return ds
 
 
@@ -217,7 +214,7 @@ def training_jacobian(step, w0, steps: int, *, device=None, dtype=None) -> xr.Da
     for name, values in coords.items():
         out.coords[name] = (dim, values)
         out.coords[name + "_"] = (dim + "_", values)
-    out.attrs.update(long_name="d w_T / d w_0", steps=int(steps), **_settings(J))
+    out.attrs.update(long_name="d w_T / d w_0", steps=int(steps), **tensor_attrs(J))
     return out
 
 
@@ -263,5 +260,5 @@ def ema_filter_response(freq, alpha: float, lamb: float, *, device=None, dtype=N
         out = xr.DataArray(to_numpy(H), attrs={"freq": float(f)})
     out.name = "response"
     out.attrs.update(long_name="H(f), Grokfast-EMA transfer function", units_freq="cycles per step",
-                     alpha=float(alpha), lamb=float(lamb), **_settings(f))
+                     alpha=float(alpha), lamb=float(lamb), **tensor_attrs(f))
     return out

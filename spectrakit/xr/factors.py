@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core.checks import check_reg
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, raw, shape_of, tensor_attrs, to_numpy, to_tensor
 
 __all__ = ["filter_factors"]
 
@@ -79,7 +79,7 @@ def filter_factors(s, reg, method="tikhonov", *, device=None, dtype=None, **opti
     for name, t in native.items():
         out.coords[name] = ("reg", to_numpy(t.reshape(-1)))
     out.attrs.update(long_name="filter factor h(s, reg)", method=core.method_name(method),
-                     device=str(s_t.device), dtype=str(s_t.dtype).replace("torch.", ""))
+                     **tensor_attrs(s_t))
     if np.ndim(raw(reg)) == 0:
         out = out.squeeze("reg", drop=False)
         out.attrs["reg"] = float(reg_arr[0])

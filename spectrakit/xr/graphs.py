@@ -1535,7 +1535,7 @@ def kmeans(X, n_clusters: int, *, n_init: int = 10, max_iter: int = 300, tol: fl
                     coords={"cluster": np.arange(res.centers.shape[0])})
     ds["labels"].attrs["long_name"] = "cluster of each sample"
     ds.attrs.update(inertia=float(res.inertia), n_iter=int(res.n_iter), n_clusters=int(res.centers.shape[0]),
-                    seed="none" if seed is None else seed, **_settings_attrs(t.device, t.dtype))
+                    seed="none" if seed is None else seed, **settings_attrs(t.device, t.dtype))
     return ds
 
 
@@ -1609,7 +1609,7 @@ def nmf_unmix(Y, n_endmembers: int, *, graph=None, reg=0.0, sparsity: float = 0.
     ds.attrs.update(_clean_attrs({"sparsity": float(sparsity), "sum_to_one": sum_to_one,
                                   "update_endmembers": bool(update_endmembers),
                                   "init": init if isinstance(init, str) else "given",
-                                  **_settings_attrs(t.device, t.dtype)}))
+                                  **settings_attrs(t.device, t.dtype)}))
     if not grid:
         ds.attrs["reg"] = float(reg_arr[0])
     return ds

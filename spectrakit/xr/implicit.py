@@ -1,7 +1,7 @@
 """Implicit regularization on labelled results: matrix sensing by gradient descent and
 ScaledGD, diagonal linear networks and their limits, EigenPro, as xarray.
 
-Each function converts its inputs through :mod:`spectrakit.xr.bridge` (numpy and xarray
+Each function converts its inputs through :mod:`spectrakit.xr._apply` (numpy and xarray
 compute in float64 on the device DESIGN.md's precedence gives; a tensor stays on its
 device), calls :mod:`spectrakit.core.implicit` and labels the result.
 
@@ -26,7 +26,7 @@ import torch
 import xarray as xr
 
 from ..core import implicit as core
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, raw, shape_of, tensor_attrs, to_numpy, to_tensor
 
 __all__ = [
     "matrix_sensing_problem",
@@ -42,9 +42,6 @@ __all__ = [
     "eigenpro_gd",
 ]
 
-
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
 
 
 def _tensor(value, name, device, dtype, *others) -> torch.Tensor:
@@ -95,7 +92,7 @@ def matrix_sensing_problem(d: int, singular_values, *, n_measurements=None, nois
     ds["target"].attrs["long_name"] = "target M* = U* diag(sigma) U*^T"
     ds["singular_values"].attrs["long_name"] = "target singular values sigma"
     ds.attrs.update(noise=float(noise), seed=_seed(seed), observed="measurements" if p.sensing is not None else "full",
-                    **_settings(p.target))
+                    **tensor_attrs(p.target))
     return ds
 
 
@@ -138,7 +135,7 @@ def _sensing_result(res: core.MatrixSensingResult, method: str, **attrs) -> xr.D
     ds["predicted_steps"].attrs["long_name"] = "half-rise step by the small-initialization theory (gd)"
     ds["target"].attrs["long_name"] = "target singular values (0 past the rank)"
     ds["mode"].attrs["long_name"] = "singular value index, 0 = the largest"
-    ds.attrs.update(method=method, **attrs, **_settings(res.factor))
+    ds.attrs.update(method=method, **attrs, **tensor_attrs(res.factor))
     return ds
 
 
@@ -338,7 +335,7 @@ def diagonal_network_gd(X, y, *, init_scale, lr, steps: int, record_every: int =
     ds["loss"].attrs["long_name"] = "||X w - y||^2 / (2n)"
     if not grid:
         ds.attrs["init_scale"] = float(scales)
-    ds.attrs.update(method="gd on w = u*u - v*v", **_settings(res.weights))
+    ds.attrs.update(method="gd on w = u*u - v*v", **tensor_attrs(res.weights))
     return ds
 
 
@@ -366,7 +363,7 @@ def diagonal_network_potential(w, init_scale: float, *, device=None, dtype=None)
         lead = tuple(f"dim_{i}" for i in range(t.ndim - 1))
     q = core.diagonal_network_potential(t, init_scale)
     out = xr.DataArray(to_numpy(q), dims=lead, coords=coords, name="potential")
-    out.attrs.update(long_name="Q_alpha(w)", init_scale=float(init_scale), **_settings(q))
+    out.attrs.update(long_name="Q_alpha(w)", init_scale=float(init_scale), **tensor_attrs(q))
     return out
 
 
@@ -397,7 +394,7 @@ def diagonal_network_limit(X, y, init_scale, *, tol: float = 1e-12, max_iter: in
     if grid:
         coords["init_scale"] = scales
     out = xr.DataArray(to_numpy(w), dims=grid + (feature,), coords=coords, name="limit")
-    out.attrs.update(long_name="argmin Q_alpha(w) s.t. X w = y", method="newton on the dual", **_settings(w))
+    out.attrs.update(long_name="argmin Q_alpha(w) s.t. X w = y", method="newton on the dual", **tensor_attrs(w))
     if not grid:
         out.attrs["init_scale"] = float(scales)
     return out
@@ -419,7 +416,7 @@ def min_l1_interpolator(X, y, *, device=None, dtype=None) -> xr.DataArray:
     w = core.min_l1_interpolator(Xt, yt)
     coords = {feature: fcoords.pop(feature, np.arange(Xt.shape[1])), **{k: (feature, v) for k, v in fcoords.items()}}
     out = xr.DataArray(to_numpy(w), dims=(feature,), coords=coords, name="min_l1")
-    out.attrs.update(long_name="min ||w||_1 s.t. X w = y", method="linprog (highs)", **_settings(w))
+    out.attrs.update(long_name="min ||w||_1 s.t. X w = y", method="linprog (highs)", **tensor_attrs(w))
     return out
 
 
@@ -451,7 +448,7 @@ def eigenpro_preconditioner(eigenvalues, eigenvectors, k: int, *, device=None, d
     dim = eigenvectors.dims[0] if isinstance(eigenvectors, xr.DataArray) else "sample"
     P = core.eigenpro_preconditioner(vals, vecs, k)
     out = xr.DataArray(to_numpy(P), dims=(dim, dim + "_"), name="preconditioner")
-    out.attrs.update(long_name="EigenPro preconditioner P", k=int(k), **_settings(P))
+    out.attrs.update(long_name="EigenPro preconditioner P", k=int(k), **tensor_attrs(P))
     return out
 
 
@@ -501,5 +498,5 @@ def eigenpro_gd(data, y, *, k: int, steps: int, lr=None, kind: str = "kernel", e
     ds["predicted_mse"].attrs["long_name"] = "training MSE by the closed form"
     ds["preconditioned_eigenvalues"].attrs["long_name"] = "eigenvalues of P H"
     ds.attrs.update(method="eigenpro" if k else "gd", k=int(k), kind=kind, lr=float(res.lr), speedup=float(res.speedup),
-                    **_settings(res.coef))
+                    **tensor_attrs(res.coef))
     return ds

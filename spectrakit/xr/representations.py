@@ -2,7 +2,7 @@
 entropies of embeddings, VICReg's terms, IterNorm whitening, the SSL toy data and
 training histories as xarray.
 
-Each function converts its inputs through :mod:`spectrakit.xr.bridge` (numpy and xarray
+Each function converts its inputs through :mod:`spectrakit.xr._apply` (numpy and xarray
 compute in float64 on the device DESIGN.md's precedence gives; a tensor stays on its
 device), calls :mod:`spectrakit.core.representations` and labels the result.
 
@@ -33,7 +33,7 @@ import xarray as xr
 
 from ..core import representations as core
 from ..core.representations import barlow_twins_loss, linear_encoder, vicreg_loss, vne_loss
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, raw, shape_of, tensor_attrs, to_numpy, to_tensor
 
 __all__ = [
     "covariance_spectrum",
@@ -55,9 +55,6 @@ __all__ = [
 TOOLS = (vicreg_loss, vne_loss, barlow_twins_loss, linear_encoder)
 
 
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
-
 
 def _tensor(value, name, device, dtype, *others) -> torch.Tensor:
     device, dtype = compute_settings(device, dtype, value, *others)
@@ -77,7 +74,7 @@ def _embeddings(z, name, device, dtype, *others):
 
 def _scalar(t: torch.Tensor, name: str, long_name: str, **attrs) -> xr.DataArray:
     out = xr.DataArray(to_numpy(t.detach()), name=name)
-    out.attrs.update(long_name=long_name, **attrs, **_settings(t))
+    out.attrs.update(long_name=long_name, **attrs, **tensor_attrs(t))
     return out
 
 
@@ -108,7 +105,7 @@ def covariance_spectrum(z, *, center: bool = True, device=None, dtype=None) -> x
     s = core.covariance_spectrum(t, center=center)
     out = xr.DataArray(to_numpy(s), dims=("mode",), coords={"mode": np.arange(s.shape[0])}, name="eigenvalue")
     out.attrs.update(long_name="covariance eigenvalue of the embeddings", center=int(center),
-                     method="eigvalsh", **_settings(s))
+                     method="eigvalsh", **tensor_attrs(s))
     return out
 
 
@@ -143,7 +140,7 @@ def spectral_entropy(spectrum, *, device=None, dtype=None) -> xr.DataArray:
     t, lead, coords = _batch_of_spectra(spectrum, "spectrum", device, dtype)
     h = core.spectral_entropy(t)
     out = xr.DataArray(to_numpy(h), dims=lead, coords=coords, name="spectral_entropy")
-    out.attrs.update(long_name="entropy of the normalized spectrum (nats)", **_settings(h))
+    out.attrs.update(long_name="entropy of the normalized spectrum (nats)", **tensor_attrs(h))
     return out
 
 
@@ -175,7 +172,7 @@ def effective_rank(x, *, kind: str = "spectrum", device=None, dtype=None) -> xr.
     t, lead, coords = _batch_of_spectra(x, "x", device, dtype)
     r = core.effective_rank(t, kind=kind)
     out = xr.DataArray(to_numpy(r), dims=lead, coords=coords, name="effective_rank")
-    out.attrs.update(long_name="effective rank exp(-sum p log p)", kind=kind, **_settings(r))
+    out.attrs.update(long_name="effective rank exp(-sum p log p)", kind=kind, **tensor_attrs(r))
     return out
 
 
@@ -219,7 +216,7 @@ def vicreg_terms(z_a, z_b, *, gamma: float = 1.0, eps: float = 1e-4, device=None
     b, _, _, _ = _embeddings(z_b, "z_b", a.device, a.dtype)
     terms = core.vicreg_terms(a, b, gamma=gamma, eps=eps)
     ds = xr.Dataset({k: ((), to_numpy(v.detach())) for k, v in terms._asdict().items()})
-    ds.attrs.update(gamma=float(gamma), eps=float(eps), **_settings(terms.invariance))
+    ds.attrs.update(gamma=float(gamma), eps=float(eps), **tensor_attrs(terms.invariance))
     return ds
 
 
@@ -245,7 +242,7 @@ def iternorm(covariance, T: int = 5, *, device=None, dtype=None) -> xr.DataArray
     for k, v in coords.items():
         out.coords[k] = (dim, v)
         out.coords[k + "_"] = (dim + "_", v)
-    out.attrs.update(long_name="IterNorm whitening matrix", T=int(T), method="newton-schulz", **_settings(W))
+    out.attrs.update(long_name="IterNorm whitening matrix", T=int(T), method="newton-schulz", **tensor_attrs(W))
     return out
 
 
@@ -266,7 +263,7 @@ def iternorm_whiten(z, T: int = 5, *, device=None, dtype=None) -> xr.DataArray:
     out_t = core.iternorm_whiten(t, T)
     coords = z.coords if isinstance(z, xr.DataArray) else None
     out = xr.DataArray(to_numpy(out_t.detach()), dims=(sample, feature), coords=coords, name="whitened")
-    out.attrs.update(long_name="IterNorm-whitened embeddings", T=int(T), **_settings(out_t))
+    out.attrs.update(long_name="IterNorm-whitened embeddings", T=int(T), **tensor_attrs(out_t))
     return out
 
 
@@ -296,7 +293,7 @@ def ssl_toy_data(n: int = 512, d_in: int = 16, *, signal_dim=None, decay: float 
                      "view_b": (("sample", "feature"), to_numpy(pair.view_b))},
                     coords={"sample": np.arange(n), "feature": np.arange(d_in)})
     ds.attrs.update(decay=float(decay), noise=float(noise), signal_dim=int(signal_dim or d_in),
-                    seed="none" if seed is None else seed, **_settings(pair.view_a))
+                    seed="none" if seed is None else seed, **tensor_attrs(pair.view_a))
     return ds
 
 
@@ -361,7 +358,7 @@ def train_ssl(encoder, views, loss_fn, *, steps: int = 500, lr: float = 1e-2, op
     )
     history["eigenvalues"].attrs["long_name"] = "covariance eigenvalues of encoder(view_a)"
     history["mode"].attrs["long_name"] = "eigenvalue index, 0 = the largest"
-    history.attrs.update(lr=float(lr), optimizer=optimizer, seed="none" if seed is None else seed, **_settings(spectra))
+    history.attrs.update(lr=float(lr), optimizer=optimizer, seed="none" if seed is None else seed, **tensor_attrs(spectra))
     return TrainedEncoder(res.encoder, history)
 
 
@@ -398,7 +395,7 @@ def linear_barlow_twins(views, d_out: int, *, steps: int = 1000, lr: float = 0.0
     ds["loss"].attrs["long_name"] = "||C - I||_F^2"
     ds["predicted_steps"].attrs["long_name"] = "half-rise step by the small-initialization theory"
     ds.attrs.update(lr=float(lr), init_scale=float(init_scale), seed="none" if seed is None else seed,
-                    **_settings(res.eigenvalues))
+                    **tensor_attrs(res.eigenvalues))
     return ds
 
 

@@ -1,7 +1,7 @@
 """Weight spectra on labelled results: the singular values of linear and convolutional
 layers, their norms, power and Gram iteration, and a model's Lipschitz bounds as xarray.
 
-Each function converts its inputs through :mod:`spectrakit.xr.bridge` (a numpy or xarray
+Each function converts its inputs through :mod:`spectrakit.xr._apply` (a numpy or xarray
 weight computes in float64 on the device DESIGN.md's precedence gives; a tensor, a
 ``nn.Parameter`` included, stays on its device, detached), calls
 :mod:`spectrakit.core.weights` and labels the result. Singular values are over ``mode``
@@ -29,7 +29,7 @@ from torch import nn
 
 from ..core import weights as core
 from ..core.weights import orthogonality_penalty
-from .bridge import compute_settings, raw, shape_of, to_numpy, to_tensor
+from ._apply import compute_settings, raw, shape_of, tensor_attrs, to_numpy, to_tensor
 
 __all__ = [
     "conv_matrix",
@@ -52,9 +52,6 @@ TOOLS = (orthogonality_penalty)
 _CONV_DIMS = ("out", "in", "kh", "kw")
 
 
-def _settings(t: torch.Tensor) -> dict:
-    return {"device": str(t.device), "dtype": str(t.dtype).replace("torch.", "")}
-
 
 def _weight(weight, device, dtype, name="weight") -> torch.Tensor:
     if len(shape_of(weight)) not in (2, 4):
@@ -67,7 +64,7 @@ def _weight(weight, device, dtype, name="weight") -> torch.Tensor:
 
 def _scalar(t: torch.Tensor, name: str, long_name: str, **attrs) -> xr.DataArray:
     out = xr.DataArray(to_numpy(t.detach()), name=name)
-    out.attrs.update(long_name=long_name, **attrs, **_settings(t))
+    out.attrs.update(long_name=long_name, **attrs, **tensor_attrs(t))
     return out
 
 
@@ -94,7 +91,7 @@ def conv_matrix(weight, input_shape, *, device=None, dtype=None) -> xr.DataArray
     w = _weight(weight, device, dtype)
     M = core.conv_matrix(w, input_shape)
     out = xr.DataArray(to_numpy(M), dims=("output", "input"), name="conv_matrix")
-    out.attrs.update(long_name="circular convolution as a matrix", **_grid_attrs(input_shape), **_settings(M))
+    out.attrs.update(long_name="circular convolution as a matrix", **_grid_attrs(input_shape), **tensor_attrs(M))
     return out
 
 
@@ -132,7 +129,7 @@ def conv_singular_values(weight, input_shape, *, by_frequency: bool = False, dev
         out = xr.DataArray(to_numpy(s), dims=("mode",), coords={"mode": np.arange(s.shape[0])})
     out.name = "singular_values"
     out.attrs.update(long_name="singular value of the circular convolution", method="fft",
-                     **_grid_attrs(input_shape), **_settings(s))
+                     **_grid_attrs(input_shape), **tensor_attrs(s))
     return out
 
 
@@ -162,7 +159,7 @@ def _power_dataset(res, vector_dims, vector_coords, method, **attrs) -> xr.Datas
     ds["vector"].attrs["long_name"] = "v_k, the estimate of the top right singular vector"
     ds["history"].attrs["long_name"] = "the estimate after each iteration"
     ds["iteration"].attrs["long_name"] = "iteration k (applications of A^T A)"
-    ds.attrs.update(method=method, n_iter=int(k), **attrs, **_settings(res.sigma))
+    ds.attrs.update(method=method, n_iter=int(k), **attrs, **tensor_attrs(res.sigma))
     return ds
 
 
@@ -281,7 +278,7 @@ def spectral_normalize(weight, target: float = 1.0, input_shape=None, *, device=
     out = xr.DataArray(to_numpy(out_t.detach()), dims=dims, coords=coords, name="weight")
     norm = float(torch.linalg.vector_norm(w))
     out.attrs.update(target=float(target), scale=float(torch.linalg.vector_norm(out_t)) / norm if norm else 1.0,
-                     **_grid_attrs(input_shape), **_settings(out_t))
+                     **_grid_attrs(input_shape), **tensor_attrs(out_t))
     return out
 
 
@@ -332,7 +329,7 @@ def layer_spectra(model, input_shape=None) -> xr.Dataset:
     ds["singular_values"].attrs["long_name"] = "singular value of the layer's operator"
     ds["norm"].attrs["long_name"] = "spectral norm of the layer (an upper bound where exact is False)"
     ds["mode"].attrs["long_name"] = "singular value index, 0 = the largest"
-    ds.attrs.update(method="svdvals (linear), fft (conv2d)", **_settings(spectra[0].singular_values))
+    ds.attrs.update(method="svdvals (linear), fft (conv2d)", **tensor_attrs(spectra[0].singular_values))
     return ds
 
 
@@ -388,7 +385,7 @@ def input_jacobian_norms(model, inputs, *, device=None, dtype=None) -> xr.DataAr
         dim = inputs.dims[0]
         coords = {k: v for k, v in inputs.coords.items() if v.dims == (dim,)}
     out = xr.DataArray(to_numpy(norms), dims=(dim,), coords=coords, name="input_jacobian_norm")
-    out.attrs.update(long_name="||d f(x) / d x||_2 at each input", **_settings(norms))
+    out.attrs.update(long_name="||d f(x) / d x||_2 at each input", **tensor_attrs(norms))
     return out
 
 
