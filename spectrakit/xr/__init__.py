@@ -17,11 +17,9 @@ from .representations import __all__ as _representations_all
 from .representations import *  # noqa: F401,F403
 from .implicit import __all__ as _implicit_all
 from .implicit import *  # noqa: F401,F403
-from .factors import __all__ as _factors_all
-from .factors import *  # noqa: F401,F403
 
 # ``choose`` (from filtering's __all__) is the function: the package attribute shadows the
 # module spectrakit.xr.choose, which filtering imports first (importlib.import_module
 # and sys.modules reach the module)
 __all__ = [*_curves_all, *_filtering_all, *_fourier_all, *_graphs_all]
-__all__ += [*_dynamics_all, *_weights_all, *_representations_all, *_implicit_all, *_factors_all]
+__all__ += [*_dynamics_all, *_weights_all, *_representations_all, *_implicit_all]
