@@ -387,7 +387,7 @@ def test_kernel_path_reuses_the_basis_and_batches(kernel_problem):
     first = C.kernel_path(K, Y, [1e-2, 1.0], K_test=Kt)
     again = C.kernel_path(None, Y[1], [1e-2, 1.0], K_test=Kt, basis=first.basis, criteria=False)
     assert first.dual_coef.shape == (2, 2, 200) and first.predictions.shape == (2, 2, 60)
-    assert first.criteria["gcv"].shape == (2, 2) and again.criteria == {}
+    assert first.criteria["gcv"].shape == (2, 2) and set(again.criteria) == {"residual_norm", "solution_norm"}
     noisy = C.kernel_path(None, t(y), [1e-2, 1.0], basis=first.basis, noise_norm=0.5)
     torch.testing.assert_close(noisy.criteria["discrepancy"], noisy.criteria["residual_norm"] / 0.5)
     torch.testing.assert_close(again.predictions, first.predictions[1], rtol=1e-12, atol=1e-12)

@@ -10,6 +10,7 @@ this module supplies the matrix bases:
   whole grid of ``reg`` values;
 * :func:`filtered_solution` reassembles the solution for the given factors (what a
   slider move costs);
+* :func:`filter_path` composes them for a grid of ``reg`` (every path here is one call);
 * :func:`path_criteria` scores the whole grid at once: residual and solution norms,
   GCV, leave-one-out, L-curve curvature, error and discrepancy.
 
@@ -38,6 +39,7 @@ __all__ = [
     "filter_factors",
     "FILTERS",
     "filtered_solution",
+    "filter_path",
     "spectral_criteria",
     "path_criteria",
     "landweber_iterations",
@@ -343,6 +345,47 @@ def path_criteria(
             raise ValueError("path_criteria needs the solutions x to compute error_norm.")
         out["error_norm"] = torch.linalg.vector_norm(x - x_true.unsqueeze(-2), dim=-1)
     return out
+
+
+def filter_path(
+    basis: SpectralBasis,
+    b: torch.Tensor,
+    reg: torch.Tensor,
+    method="tikhonov",
+    *,
+    beta: torch.Tensor | None = None,
+    x0: torch.Tensor | None = None,
+    outside_sq: torch.Tensor | None = None,
+    x_true: torch.Tensor | None = None,
+    noise_norm: torch.Tensor | None = None,
+    criteria: bool = True,
+    **options,
+):
+    """The path of a spectral filter for right-hand sides ``b`` (B, m) over ``reg`` (R,):
+    the one composition every path of this capability is (a regularized least-squares
+    path, a kernel ridge path, one slider move).
+
+    Returns ``(f, native, x, crit)``: the factors (R, k) and the method's native parameter
+    (:func:`~spectrakit.core.spectral.filter_factors`), the solutions ``x0 + V (f beta
+    scale)`` (B, R, n) and the criteria of :func:`path_criteria` as (B, R) tensors, or with
+    ``criteria=False`` only ``residual_norm``, ``solution_norm`` (and ``error_norm`` with
+    ``x_true``): what a slider move needs, a few vector operations. ``beta``, ``x0`` and
+    ``outside_sq`` (the residual no filter removes) may be passed when cached.
+    """
+    f, native = filter_factors(basis.s, reg, method, **options)
+    if beta is None:
+        beta = basis.coefficients(b)
+    x = filtered_solution(basis, beta, f, x0)
+    if criteria:
+        crit = path_criteria(basis, b, reg, f, method=method, x=x, x_true=x_true, noise_norm=noise_norm, beta=beta)
+        return f, native, x, crit
+    if outside_sq is None:
+        outside_sq = basis.outside_norm_sq(b, beta)
+    res_sq, sol_sq = residual_and_solution_norms(basis.s, beta, f, outside_sq)
+    crit = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
+    if x_true is not None:
+        crit["error_norm"] = torch.linalg.vector_norm(x - x_true.unsqueeze(-2), dim=-1)
+    return f, native, x, crit
 
 
 def landweber_steps(A: torch.Tensor, b: torch.Tensor, n_iter: int, omega: float) -> torch.Tensor:

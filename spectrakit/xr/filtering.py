@@ -262,18 +262,10 @@ def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=
         _check_path_memory(problem, n_reg)  # before looking at the values
     reg_arr = check_reg(reg)
     reg_t = torch.as_tensor(reg_arr, dtype=problem.dtype, device=problem.device)
-    f, native = core.filter_factors(problem.basis.s, reg_t, method, **method_options)
-    x = core.filtered_solution(problem.basis, problem.beta, f, problem.x0)
-    if criteria:
-        crit = core.path_criteria(
-            problem.basis, problem.b, reg_t, f, method=method, x=x,
-            x_true=problem.x_true, noise_norm=problem.noise_norm, beta=problem.beta,
-        )
-    else:
-        res_sq, sol_sq = core.residual_and_solution_norms(problem.basis.s, problem.beta, f, problem.outside_sq)
-        crit = {"residual_norm": res_sq.sqrt(), "solution_norm": sol_sq.sqrt()}
-        if problem.x_true is not None:
-            crit["error_norm"] = torch.linalg.vector_norm(x - problem.x_true.unsqueeze(-2), dim=-1)
+    f, native, x, crit = core.filter_path(
+        problem.basis, problem.b, reg_t, method, beta=problem.beta, x0=problem.x0, outside_sq=problem.outside_sq,
+        x_true=problem.x_true, noise_norm=problem.noise_norm, criteria=criteria, **method_options,
+    )
     return reg_arr, f, native, x, crit
 
 

@@ -13,10 +13,8 @@ import torch
 from ..checks import check_finite, check_real
 from ..filtering import (
     SpectralBasis,
-    filter_factors,
-    filtered_solution,
+    filter_path,
     kernel_basis,
-    path_criteria,
 )
 from ._common import _grid
 
@@ -118,7 +116,7 @@ def kernel_path(
     method, **method_options : a filter of :func:`spectrakit.core.filtering.filter_factors`.
     basis : a :class:`SpectralBasis` of kind "kernel" from an earlier call or
         :func:`spectrakit.core.filtering.kernel_basis`.
-    criteria : compute the criteria (False skips them).
+    criteria : compute every criterion (False: only ``residual_norm`` and ``solution_norm``).
     noise_norm : float or (B,), optional
         ``||noise||`` of ``y``; adds the ``discrepancy`` criterion ``||y - K alpha|| / noise_norm``.
 
@@ -157,21 +155,22 @@ def kernel_path(
         if not isinstance(K_test, torch.Tensor) or K_test.ndim != 2 or K_test.shape[1] != n:
             raise ValueError(f"K_test must be a 2-D tensor (m test points, {n} training points).")
         check_finite(K_test, "K_test")
-    f, native = filter_factors(basis.s, reg_t, method, **method_options)
+    if noise_norm is not None:
+        noise_norm = torch.as_tensor(noise_norm, dtype=Q.dtype, device=Q.device).reshape(-1)
+        if noise_norm.shape[0] not in (1, y2.shape[0]) or bool((noise_norm <= 0).any()):
+            raise ValueError(f"noise_norm must be > 0, one value or one per right-hand side ({y2.shape[0]}).")
+        noise_norm = noise_norm.expand(y2.shape[0])
     beta = basis.coefficients(y2)  # (B, k)
-    dual = filtered_solution(basis, beta, f)  # (B, R, n)
+    # the filtering capability's path (the same as spectrakit.regularize_kernel's): dual
+    # coefficients (B, R, n) and the criteria
+    f, native, dual, crit = filter_path(basis, y2, reg_t, method, beta=beta, noise_norm=noise_norm,
+                                        criteria=criteria, **method_options)
     fitted = (f.unsqueeze(0) * beta.unsqueeze(1)) @ Q.mT
     preds = None
     if K_test is not None:
         # K_test alpha for every reg: (B, R, n) @ (n, m), n m per reg (forming K_test Q
         # once would cost m n**2 more and save nothing per reg)
         preds = dual @ K_test.to(device=Q.device, dtype=Q.dtype).mT
-    if noise_norm is not None:
-        noise_norm = torch.as_tensor(noise_norm, dtype=Q.dtype, device=Q.device).reshape(-1)
-        if noise_norm.shape[0] not in (1, y2.shape[0]) or bool((noise_norm <= 0).any()):
-            raise ValueError(f"noise_norm must be > 0, one value or one per right-hand side ({y2.shape[0]}).")
-        noise_norm = noise_norm.expand(y2.shape[0])
-    crit = path_criteria(basis, y2, reg_t, f, method=method, beta=beta, noise_norm=noise_norm) if criteria else {}
     if y.ndim == 1:
         dual, fitted = dual[0], fitted[0]
         preds = None if preds is None else preds[0]
