@@ -690,9 +690,10 @@ class GraphFilterSession(FilterSession):
         self._lam = spec.values
         self._V = spec.vectors
         self.eigenvalues = to_numpy(self._lam).astype(float, copy=True)
-        self._s = 1.0 / self._lam.clamp_min(torch.finfo(self.dtype).tiny)  # the filter's argument
-        self._beta = self._V.T @ y
-        self._t = None if self._clean is None else self._V.T @ self._clean
+        self._basis = G.GraphBasis(spec)  # the spine's basis: s = 1/lam, beta = V^T y
+        self._s = self._basis.s
+        self._beta = self._basis.coefficients(y)
+        self._t = None if self._clean is None else self._basis.coefficients(self._clean)
         self._lev = self._V * self._V  # (n, n): H_ii = sum_j h_j V_ij^2
         bound = G.lambda_max_bound(W, kind)
         self.lmax = max(bound, float(self._lam.max()), torch.finfo(self.dtype).eps) if lmax is None else \

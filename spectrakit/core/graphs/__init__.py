@@ -45,6 +45,7 @@ spectral_clustering     Ng-Jordan-Weiss: normalized embedding, rows normalized, 
 laplacian_positional_encoding  eigenvector encodings with signs fixed and ambiguity flagged
 graph_frequency_response  the filter factors ``h(1/lam, reg)`` over eigenvalues
 graph_filter            exact filtering through a complete eigenbasis
+GraphBasis              a complete spectrum as the spine's spectral basis (s = 1/lam)
 chebyshev_coefficients  Chebyshev coefficients of ``h`` on ``[0, lmax]``
 chebyshev_eval          the series at given points (Clenshaw's recurrence)
 chebyshev_filter        filtering by a Chebyshev polynomial of order K, no eigenvectors,
@@ -93,6 +94,7 @@ from .filters import (
     GRAPH_FILTERS,
     ChebyshevFilterResult,
     LabelPropagationResult,
+    GraphBasis,
     chebyshev_coefficients,
     chebyshev_eval,
     chebyshev_filter,
@@ -143,6 +145,7 @@ __all__ = [
     "laplacian_positional_encoding",
     "graph_frequency_response",
     "graph_filter",
+    "GraphBasis",
     "chebyshev_coefficients",
     "chebyshev_eval",
     "ChebyshevFilterResult",

@@ -95,6 +95,50 @@ def _signal(x, n: int, like: torch.Tensor, name: str = "x") -> torch.Tensor:
     return x
 
 
+class GraphBasis:
+    """A complete graph spectrum as the spine's :class:`~spectrakit.core.spectral.Basis`.
+
+    The penalty ``x^T L x`` makes denoising ``min ||x - y||^2 + reg x^T L x`` Tikhonov with
+    ``mu_i^2 = lam_i``: the filter's argument is ``s = 1/lam`` (``1/tiny`` for the constant
+    components, which always pass), so ``s/(s + reg) = 1/(1 + reg lam)`` and every filter of
+    :data:`~spectrakit.core.spectral.FILTERS` applies unchanged. The data's coefficients
+    are ``V^T y``, a solution ``V (f beta)``; no residual lies outside the basis.
+
+    Examples
+    --------
+    >>> from spectrakit.core.graphs import graph_spectrum, stochastic_block_model
+    >>> from spectrakit.core.spectral import filter_factors
+    >>> W, _ = stochastic_block_model([3], 1.0)  # the triangle: eigenvalues 0, 3, 3
+    >>> basis = GraphBasis(graph_spectrum(W, kind="combinatorial"))
+    >>> y = torch.tensor([[3.0, 0.0, 0.0]], dtype=torch.float64)
+    >>> f, _ = filter_factors(basis.s, torch.tensor([1.0], dtype=torch.float64))
+    >>> [round(v, 6) for v in basis.reassemble(f, basis.coefficients(y))[0, 0].tolist()]  # (I + L)^-1 y
+    [1.5, 0.75, 0.75]
+    """
+
+    counts = None  # one mode per eigenvalue
+
+    def __init__(self, spectrum: GraphSpectrum):
+        if not isinstance(spectrum, GraphSpectrum) or not spectrum.complete or spectrum.vectors.is_complex():
+            raise ValueError("spectrum must be a complete, real GraphSpectrum (graph_spectrum(W) with k=None).")
+        self.spectrum = spectrum
+        self.vectors = spectrum.vectors
+        lam = spectrum.values
+        self.s = 1.0 / lam.clamp_min(torch.finfo(lam.dtype).tiny)
+
+    def coefficients(self, b: torch.Tensor) -> torch.Tensor:
+        """``beta = V^T y`` for signals ``b`` (..., n): (..., n)."""
+        return b @ self.vectors
+
+    def reassemble(self, f: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """``V (f beta)`` for factors ``f`` (R, n) and coefficients ``beta`` (B, n): (B, R, n)."""
+        return (f.unsqueeze(0) * beta.unsqueeze(1)) @ self.vectors.T
+
+    def outside_norm_sq(self, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """0: a complete eigenbasis leaves nothing outside."""
+        return b.new_zeros(b.shape[:-1])
+
+
 def graph_filter(spectrum: GraphSpectrum, x, reg, method="tikhonov", **options) -> torch.Tensor:
     """Filter graph signals exactly through a complete eigenbasis: ``y = V h(Lambda) V^H x``.
 
