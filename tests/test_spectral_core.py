@@ -69,3 +69,38 @@ def test_graph_basis_scored_by_the_spine_equals_the_dense_smoother():
         np.testing.assert_allclose(float(crit["gcv"][0, i]), n * res_sq / (n - float(H.trace())) ** 2, rtol=1e-9)
         # the solution norm is the semi-norm sqrt(x^T L x)
         np.testing.assert_allclose(float(crit["solution_norm"][0, i]) ** 2, float(xr @ L @ xr), rtol=1e-8, atol=1e-12)
+
+
+def test_dft_basis_scored_by_the_spine_equals_the_dense_deconvolution():
+    from spectrakit.core import fourier as F
+
+    n, p = 16, 1.5
+    rng = np.random.default_rng(1)
+    kernel = np.zeros(n)
+    kernel[[0, 1, -1]] = [0.6, 0.2, 0.2]  # a circular blur centred at index 0
+    A = np.stack([np.roll(kernel, i) for i in range(n)], axis=1)  # A x = kernel (*) x
+    b = A @ np.sin(2 * np.pi * np.arange(n) / n) + 0.05 * rng.standard_normal(n)
+    k2 = F.wavenumbers_squared((n,), (1.0,), dtype=F64)
+    mu2 = F.sobolev_weights(k2, p)
+    Fm = np.fft.fft(np.eye(n), axis=0) / np.sqrt(n)  # the unitary DFT matrix
+    M = (Fm.conj().T @ np.diag(mu2.numpy()) @ Fm).real  # the penalty x^T M x = ||mu x_hat||^2
+    a = torch.fft.rfft(torch.tensor(kernel))
+    half = n // 2 + 1
+    basis = F.DFTBasis((n,), (a.abs() ** 2 / mu2[:half]), a)
+    assert isinstance(basis, spectral.Basis)
+    reg = torch.tensor([1e-3, 1e-1], dtype=F64)
+    bt = torch.tensor(b)[None]
+    f, _ = spectral.filter_factors(basis.s, reg)
+    beta = basis.coefficients(bt)
+    x = basis.reassemble(f, beta)[0]
+    crit = spectral.spectral_criteria(basis.s, beta, reg, f, m=n, outside_sq=basis.outside_norm_sq(bt, beta),
+                                      counts=basis.counts)
+    for i, r in enumerate(reg.tolist()):
+        G_ = np.linalg.inv(A.T @ A + r * M)
+        xr = G_ @ A.T @ b
+        H = A @ G_ @ A.T
+        np.testing.assert_allclose(x[i].numpy(), xr, rtol=1e-9, atol=1e-12)
+        res_sq = float(((b - A @ xr) ** 2).sum())
+        np.testing.assert_allclose(float(crit["residual_norm"][0, i]) ** 2, res_sq, rtol=1e-9)
+        np.testing.assert_allclose(float(crit["solution_norm"][0, i]) ** 2, float(xr @ M @ xr), rtol=1e-9)
+        np.testing.assert_allclose(float(crit["gcv"][0, i]), n * res_sq / (n - np.trace(H)) ** 2, rtol=1e-9)

@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from . import filtering
+from . import spectral
 from .checks import check_real
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "isotropic_power",
     "sobolev_weights",
     "fourier_path",
+    "DFTBasis",
 ]
 
 _REAL = (torch.float32, torch.float64)
@@ -1098,6 +1099,70 @@ def isotropic_power(
 # weight. The filters and criteria are then the foundation's own (core.filtering).
 
 
+class DFTBasis:
+    """Real signals on a regular grid in the unitary DFT basis, as the spine's
+    :class:`~spectrakit.core.spectral.Basis`.
+
+    A circular blur ``a`` and a stationary penalty ``mu`` are both diagonal in the DFT, so
+    the filter's argument per frequency is ``s_k = |a_k|**2 / mu_k**2`` (``a = 1`` when
+    smoothing; ``1/|k|**2`` for a low-pass). Real data have Hermitian-symmetric spectra:
+    the half spectrum of :func:`rfftn` stands for all ``N`` frequencies, each bin counting
+    1 or 2 (:func:`half_spectrum_weights`, the basis's ``counts``), and its coefficient
+    carries both mirrored ones, ``beta_k = sqrt(count_k / N) X_k`` (so ``|beta_k|**2`` is
+    their summed power in the unitary DFT). A solution is ``x = F* (f X / a)``.
+
+    Parameters
+    ----------
+    shape : the grid's sizes (the signals' last ``len(shape)`` axes).
+    s_half : (*half_shape) the filter's argument on the half grid
+        (``shape[:-1] + (shape[-1] // 2 + 1,)``).
+    transfer_half : (*half_shape) complex, the blur's ``a_k`` on the half grid (None: 1).
+
+    Examples
+    --------
+    >>> from spectrakit.core.spectral import filter_factors
+    >>> b = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    >>> k2 = wavenumbers_squared((4,), (1.0,), dtype=torch.float64)[:3]
+    >>> basis = DFTBasis((4,), 1 / sobolev_weights(k2, 1.0))  # H^1 smoothing
+    >>> f, _ = filter_factors(basis.s, torch.tensor([0.0], dtype=torch.float64))
+    >>> [round(v, 12) for v in basis.reassemble(f, basis.coefficients(b))[0, 0].tolist()]  # reg = 0: b back
+    [1.0, 2.0, 3.0, 4.0]
+    """
+
+    def __init__(self, shape, s_half: torch.Tensor, transfer_half: torch.Tensor | None = None):
+        self.shape = tuple(int(n) for n in shape)
+        self.half_shape = self.shape[:-1] + (self.shape[-1] // 2 + 1,)
+        if tuple(s_half.shape) != self.half_shape:
+            raise ValueError(f"s_half must have the half grid's shape {self.half_shape}; got {tuple(s_half.shape)}.")
+        self.axes = tuple(range(-len(self.shape), 0))
+        self.n = math.prod(self.shape)
+        real = s_half.dtype
+        w = half_spectrum_weights(self.shape[-1], real, s_half.device).expand(self.half_shape).reshape(-1)
+        self.counts = w
+        self.s = s_half.reshape(-1)
+        self._to_beta = (w / self.n).sqrt()
+        back = (self.n / w).sqrt()
+        if transfer_half is not None:
+            a = transfer_half.reshape(-1)
+            nz = a != 0
+            back = back * torch.where(nz, 1.0 / torch.where(nz, a, torch.ones_like(a)), torch.zeros_like(a))
+        self._from_beta = back
+
+    def coefficients(self, b: torch.Tensor) -> torch.Tensor:
+        """``beta`` (B, H), complex, for real signals ``b`` (B, *shape)."""
+        X = torch.fft.rfftn(b, dim=self.axes).reshape(b.shape[0], -1)
+        return X * self._to_beta
+
+    def reassemble(self, f: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """The solutions ``F* (f X / a)`` (B, R, *shape) for factors ``f`` (R, H)."""
+        coef = f.unsqueeze(0) * (beta * self._from_beta).unsqueeze(1)
+        return torch.fft.irfftn(coef.reshape(coef.shape[:2] + self.half_shape), s=self.shape, dim=self.axes)
+
+    def outside_norm_sq(self, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """0: the DFT is a complete basis."""
+        return b.new_zeros(b.shape[0])
+
+
 def sobolev_weights(k_sq: torch.Tensor, order: float) -> torch.Tensor:
     """The Sobolev H^s penalty's weights ``(1 + |k|^2)**order`` (any real order)."""
     return (1 + k_sq) ** order
@@ -1131,14 +1196,14 @@ def fourier_path(
     Returns
     -------
     x : (B, R, *shape) real, the regularized signals.
-    f : (R, K) filter factors on the flattened frequency grid.
+    f : (R, H) filter factors on the flattened half grid of :func:`rfftn` (:class:`DFTBasis`).
     native : dict, the method's native parameter per reg.
     crit : dict of (B, R) tensors, :func:`spectrakit.core.spectral.spectral_criteria`
         plus ``loo``, which equals ``gcv`` here: a circulant influence matrix has every
         leverage equal to trace(H)/N; and ``error_norm`` with ``x_true``.
     """
     shape = tuple(b.shape[-ndim:])
-    axes = tuple(range(-ndim, 0))
+    half = shape[-1] // 2 + 1
     K = math.prod(shape)
     dtype = b.dtype
     ones = torch.ones(shape, dtype=dtype, device=b.device)
@@ -1147,17 +1212,14 @@ def fourier_path(
         raise ValueError("weights: the penalty weights mu_k^2 must be finite and > 0.")
     a = None if transfer is None else transfer.to(torch.complex128 if dtype == torch.float64 else torch.complex64)
     a_sq = ones if a is None else (a.real**2 + a.imag**2)
-    s = (a_sq / mu_sq).reshape(K)
-    f, native = filtering.filter_factors(s, reg, method, **method_options)
-
-    beta = torch.fft.fftn(b, dim=axes, norm="ortho").reshape(b.shape[0], K)
-    coef = beta if a is None else beta * torch.where(a_sq > 0, 1 / torch.where(a_sq > 0, a, 1), 0).reshape(K)
-    x_hat = f.unsqueeze(0) * coef.unsqueeze(1)  # (B, R, K)
-    x = torch.fft.ifftn(x_hat.reshape(x_hat.shape[:2] + shape), dim=axes, norm="ortho").real
-
-    crit = filtering.spectral_criteria(
-        s, beta, reg, f, m=K, outside_sq=torch.zeros(b.shape[0], dtype=dtype, device=b.device),
-        method=method, noise_norm=noise_norm,
+    # real signals: the half grid of rfftn stands for every frequency (the DFT basis)
+    basis = DFTBasis(shape, (a_sq / mu_sq)[..., :half], None if a is None else a[..., :half])
+    f, native = spectral.filter_factors(basis.s, reg, method, **method_options)
+    beta = basis.coefficients(b)
+    x = basis.reassemble(f, beta)
+    crit = spectral.spectral_criteria(
+        basis.s, beta, reg, f, m=K, outside_sq=basis.outside_norm_sq(b, beta), method=method,
+        noise_norm=noise_norm, counts=basis.counts,
     )
     crit.pop("trace")
     crit["loo"] = crit["gcv"].clone()
