@@ -17,7 +17,7 @@ blobs   five Gaussian blobs in the plane, std 1.0 (k = 5: they touch)
 at n = 3000 and n = 20000 (``--quick``: 500 and 2000). At n = 20000 a dense
 eigendecomposition is out of reach on a CPU (9.6 GB, minutes): spectrakit's automatic
 choice is the sparse path (shift-invert ARPACK with the null space deflated), reported
-in the ``method`` column.
+in the ``solver`` column.
 
 Run ``python benchmarks/graph.py --help``; see benchmarks/README.md.
 """
@@ -119,7 +119,7 @@ def run_case(args, name: str, n: int) -> dict:
     best_ours, best_peer = min(t_ours), min(t_peer)
     ratio = best_peer / best_ours
     say(f"  spectrakit: {fmt_s(best_ours)} (best of {args.repeats}; graph {fmt_s(stages['graph_s'])}, "
-        f"eigen [{res.method}] {fmt_s(stages['eigen_s'])}, k-means {fmt_s(stages['kmeans_s'])})  ARI {a_ours:.4f}")
+        f"eigen [{res.solver}] {fmt_s(stages['eigen_s'])}, k-means {fmt_s(stages['kmeans_s'])})  ARI {a_ours:.4f}")
     say(f"  SpectralClustering: {fmt_s(best_peer)}  ARI {a_peer:.4f}   ratio {ratio:.2f}x   "
         f"ARI(ours, sklearn) {a_both:.4f}")
     met = bool(ratio >= 1.0 and a_ours >= a_peer - ARI_SLACK)
@@ -127,7 +127,7 @@ def run_case(args, name: str, n: int) -> dict:
         "case": f"{name}_{n}",
         "data": name,
         "sizes": {"n": n, "k": k, "n_neighbors": N_NEIGHBORS, "n_init": N_INIT},
-        "method": res.method,
+        "solver": res.solver,
         "times": {"spectrakit": {"best_s": best_ours, "all_s": t_ours, "stages": stages},
                   "SpectralClustering": {"best_s": best_peer, "all_s": t_peer}},
         "ratio": ratio,
@@ -137,10 +137,10 @@ def run_case(args, name: str, n: int) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
-    lines = [("case", "n", "spectrakit", "method", "SpectralClustering", "ratio", "ARI ours", "ARI sklearn",
+    lines = [("case", "n", "spectrakit", "solver", "SpectralClustering", "ratio", "ARI ours", "ARI sklearn",
               "ARI ours vs sklearn", "target")]
     for r in rows:
-        lines.append((r["data"], r["sizes"]["n"], fmt_s(r["times"]["spectrakit"]["best_s"]), r["method"],
+        lines.append((r["data"], r["sizes"]["n"], fmt_s(r["times"]["spectrakit"]["best_s"]), r["solver"],
                       fmt_s(r["times"]["SpectralClustering"]["best_s"]), f"{r['ratio']:.2f}x",
                       f"{r['ari']['spectrakit']:.4f}", f"{r['ari']['SpectralClustering']:.4f}",
                       f"{r['ari']['spectrakit_vs_sklearn']:.4f}", "met" if r["target"]["met"] else "MISSED"))

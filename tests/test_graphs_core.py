@@ -195,18 +195,18 @@ def test_stochastic_block_model_is_seeded_and_layout_free():
 
 def test_sbm_has_k_near_zero_eigenvalues_and_eigengap_at_k(sbm):
     W, labels = sbm
-    for method in ("dense", "shift_invert"):
-        spec = G.graph_spectrum(W, 8, method=method)
+    for solver in ("dense", "shift_invert"):
+        spec = G.graph_spectrum(W, 8, solver=solver)
         lam = spec.values
-        assert spec.method == method
+        assert spec.solver == solver
         assert float(lam[3]) < 0.1 and float(lam[4]) > 0.5, lam
         assert G.eigengap(lam).n_clusters == 4
     assert G.eigengap(lam, 3).n_clusters <= 3
 
 
 @pytest.mark.parametrize("kind", ["combinatorial", "symmetric", "random_walk"])
-@pytest.mark.parametrize("method", ["shift_invert", "lanczos", "lobpcg"])
-def test_sparse_solvers_agree_with_dense(kind, method):
+@pytest.mark.parametrize("solver", ["shift_invert", "lanczos", "lobpcg"])
+def test_sparse_solvers_agree_with_dense(kind, solver):
     # two components and an isolated node: the null space is deflated exactly
     A = random_graph(n=160, p=0.15, seed=2, isolated=1)
     A[1:80, 80:] = A[80:, 1:80] = 0
@@ -214,9 +214,9 @@ def test_sparse_solvers_agree_with_dense(kind, method):
     assert scipy.sparse.csgraph.connected_components(W)[0] == 3
     k = 6
     ref = G.graph_spectrum(W, kind=kind, device="cpu")  # dense, all
-    spec = G.graph_spectrum(W, k, kind=kind, method=method, seed=0, device="cpu",
-                            tol=1e-9 if method == "lobpcg" else None)
-    assert spec.method == method and spec.n_components == 3
+    spec = G.graph_spectrum(W, k, kind=kind, solver=solver, seed=0, device="cpu",
+                            tol=1e-9 if solver == "lobpcg" else None)
+    assert spec.solver == solver and spec.n_components == 3
     np.testing.assert_allclose(spec.values.numpy(), ref.values[:k].numpy(), atol=1e-8)
     # same invariant subspace (eigenvalue 0 is triple): compare projectors
     if kind == "random_walk":  # D-orthonormal: V^T D V = I
@@ -233,23 +233,23 @@ def test_sparse_solvers_agree_with_dense(kind, method):
 def test_lobpcg_that_does_not_converge_says_so():
     A = random_graph(n=400, p=0.02, seed=0, weighted=False)
     with pytest.raises(RuntimeError, match="did not converge"):
-        G.graph_spectrum(sp.csr_array(A), 6, method="lobpcg", max_iter=3, tol=1e-12, device="cpu")
+        G.graph_spectrum(sp.csr_array(A), 6, solver="lobpcg", max_iter=3, tol=1e-12, device="cpu")
 
 
-def test_auto_method_choice_is_reported():
+def test_auto_solver_choice_is_reported():
     big = G.knn_graph(torch.rand(800, 2, generator=torch.Generator().manual_seed(0), dtype=F64), 8, sparse=True)
-    assert G.graph_spectrum(big, 4).method == "shift_invert"
-    assert G.graph_spectrum(big).method == "dense"  # all eigenpairs
+    assert G.graph_spectrum(big, 4).solver == "shift_invert"
+    assert G.graph_spectrum(big).solver == "dense"  # all eigenpairs
     small = G.stochastic_block_model([50, 50], 0.3, 0.05).adjacency
-    assert G.graph_spectrum(small, 4).method == "dense"  # n <= 256
+    assert G.graph_spectrum(small, 4).solver == "dense"  # n <= 256
     full = G.gaussian_affinity(torch.rand(400, 2, generator=torch.Generator().manual_seed(0), dtype=F64), 0.3)
-    assert G.graph_spectrum(full, 4).method == "dense"  # (nearly) dense matrix, n <= 10,000
+    assert G.graph_spectrum(full, 4).solver == "dense"  # (nearly) dense matrix, n <= 10,000
 
 
 def test_magnetic_spectrum_by_shift_invert_matches_dense():
     A = directed_graph(n=300, p=0.03, seed=5)
     ref = torch.linalg.eigvalsh(G.magnetic_laplacian(torch.tensor(A), 0.2))
-    spec = G.graph_spectrum(sp.csr_array(A), 5, kind="magnetic", q=0.2, method="shift_invert", device="cpu")
+    spec = G.graph_spectrum(sp.csr_array(A), 5, kind="magnetic", q=0.2, solver="shift_invert", device="cpu")
     assert spec.vectors.dtype == torch.complex128
     np.testing.assert_allclose(spec.values.numpy(), ref[:5].numpy(), atol=1e-9)
 
@@ -260,8 +260,8 @@ def test_laplacian_eigh_of_a_given_matrix():
     A = A + np.diag(np.ones(300))  # self-loops do not matter
     L = csgraph_laplacian(A, normed=True)
     ref = np.linalg.eigvalsh(L)
-    for method in ("dense", "shift_invert", "lanczos"):
-        spec = G.laplacian_eigh(sp.csr_array(L), 4, method=method)
+    for solver in ("dense", "shift_invert", "lanczos"):
+        spec = G.laplacian_eigh(sp.csr_array(L), 4, solver=solver)
         np.testing.assert_allclose(spec.values.numpy(), ref[:4], atol=1e-8)
     with pytest.raises(ValueError, match="not symmetric"):
         G.laplacian_eigh(G.laplacian(torch.tensor(A), "random_walk"), 3)
@@ -305,7 +305,7 @@ def test_spectral_clustering_ari_vs_scikit_learn():
         ours = G.spectral_clustering(W, k)
         a_ref, a_ours = ari(y, ref.labels_), ari(y, ours.labels.numpy())
         assert a_ours >= a_ref - 0.02, (name, a_ours, a_ref)
-        assert ours.method == "shift_invert"
+        assert ours.solver == "shift_invert"
         if name in ("moons", "circles"):
             assert a_ours > 0.99, name
     # the Gaussian (rbf) affinity: gamma = 1 / (2 bandwidth^2)
@@ -694,7 +694,7 @@ def test_inputs_are_not_modified_and_dtype_device_follow():
     assert res.embedding.dtype == torch.float32
     S = sp.csr_array(A)
     S_before = S.copy()
-    G.graph_spectrum(S, 3, method="shift_invert", device="cpu")
+    G.graph_spectrum(S, 3, solver="shift_invert", device="cpu")
     assert (S != S_before).nnz == 0
 
 
@@ -709,7 +709,7 @@ def test_inputs_are_not_modified_and_dtype_device_follow():
         (lambda: G.laplacian(torch.eye(2), q=0.1), "q"),
         (lambda: G.knn_graph(torch.rand(5, 2), 5), "k must be <= 4"),
         (lambda: G.graph_spectrum(torch.eye(3), 4), "k must be <= n"),
-        (lambda: G.graph_spectrum(torch.eye(3), 2, method="arpack"), "method"),
+        (lambda: G.graph_spectrum(torch.eye(3), 2, solver="arpack"), "solver"),
         (lambda: G.graph_filter(G.graph_spectrum(torch.ones(4, 4), 2), torch.ones(4), 1.0), "chebyshev_filter"),
         (lambda: G.graph_filter(G.graph_spectrum(torch.ones(4, 4)), torch.ones(4), -1.0), "reg"),
         (lambda: G.graph_filter(G.graph_spectrum(torch.ones(4, 4)), torch.ones(5), 1.0), "x must be"),
@@ -744,7 +744,7 @@ def test_gpu_matches_cpu():
     W, labels = G.stochastic_block_model([300, 300, 300], 0.05, 0.002, seed=0)
     Wc = W.cuda()
     spec = G.graph_spectrum(Wc, 5)
-    assert spec.method == "dense" and spec.vectors.is_cuda
+    assert spec.solver == "dense" and spec.vectors.is_cuda
     ref = G.graph_spectrum(W, 5)
     np.testing.assert_allclose(spec.values.cpu().numpy(), ref.values.numpy(), atol=1e-10)
     res = G.spectral_clustering(Wc, 3)

@@ -62,7 +62,7 @@ def test_spectrum_matches_scipy_laplacian_of_the_same_knn_graph(n, kind):
     ref = np.linalg.eigvalsh(L)[:12]
     out = s.update()
     np.testing.assert_allclose(out["eigenvalues"].values, ref, atol=1e-9, rtol=1e-8)
-    assert out.attrs["method"] == ("dense" if n <= 256 else "shift_invert")
+    assert out.attrs["solver"] == ("dense" if n <= 256 else "shift_invert")
     # the gaps and the eigengap's choice follow from them
     np.testing.assert_allclose(out["gap"].values[:-1], np.diff(ref), atol=1e-8)
     assert out.attrs["eigengap"] == int(np.argmax(np.diff(ref)[:10])) + 1
@@ -175,7 +175,7 @@ def test_spectrum_dataset_labels_and_embedding():
     np.testing.assert_allclose(U.T @ U, np.eye(6), atol=1e-10)
     top = np.abs(U).argmax(0)
     assert (U[top, np.arange(6)] > 0).all()
-    assert {"graph", "k", "kind", "eigengap", "n_clusters", "ari", "method", "device"} <= set(out.attrs)
+    assert {"graph", "k", "kind", "eigengap", "n_clusters", "ari", "solver", "device"} <= set(out.attrs)
 
 
 def test_spectrum_session_bad_input():

@@ -195,7 +195,7 @@ def test_graph_spectrum_matches_numpy_and_reports_the_solver(moons):
     assert spec["eigenvectors"].dims == ("sample", "mode") and spec["eigenvalues"].dims == ("mode",)
     np.testing.assert_array_equal(spec["mode"], np.arange(240))
     np.testing.assert_array_equal(spec["sample"], pts["sample"])
-    assert spec.attrs["method"] == "dense" and spec.attrs["kind"] == "symmetric" and spec.attrs["complete"] == 1
+    assert spec.attrs["solver"] == "dense" and spec.attrs["kind"] == "symmetric" and spec.attrs["complete"] == 1
     V, lam = spec["eigenvectors"].values, spec["eigenvalues"].values
     Ls = csgraph_laplacian(W.values, normed=True)
     np.testing.assert_allclose(Ls @ V, V * lam, atol=1e-10)
@@ -204,11 +204,11 @@ def test_graph_spectrum_matches_numpy_and_reports_the_solver(moons):
 
     W = xg.graph(make_moons(400, noise=0.06, random_state=1)[0], k=8, **CPU)
     few = xg.graph_spectrum(W, 4, kind="combinatorial", **CPU)
-    assert few.attrs["method"] == "shift_invert" and few.sizes["mode"] == 4 and few.attrs["complete"] == 0
+    assert few.attrs["solver"] == "shift_invert" and few.sizes["mode"] == 4 and few.attrs["complete"] == 0
     np.testing.assert_allclose(few["eigenvalues"], np.linalg.eigvalsh(csgraph_laplacian(W.values))[:4], atol=1e-9)
     assert few.attrs["n_components"] >= 1
-    forced = xg.graph_spectrum(W, 4, kind="combinatorial", method="lobpcg", tol=1e-10, **CPU)
-    assert forced.attrs["method"] == "lobpcg"
+    forced = xg.graph_spectrum(W, 4, kind="combinatorial", solver="lobpcg", tol=1e-10, **CPU)
+    assert forced.attrs["solver"] == "lobpcg"
     np.testing.assert_allclose(forced["eigenvalues"], few["eigenvalues"], atol=1e-6)
 
 
@@ -314,9 +314,9 @@ def test_spectral_clustering_labels_and_attrs(moons):
     assert ds["embedding"].dims == ("sample", "component") and ds.sizes["component"] == 2
     np.testing.assert_allclose(np.linalg.norm(ds["embedding"].values, axis=1), 1.0)
     assert ds["eigenvalues"].dims == ("mode",)
-    for key in ("n_clusters", "inertia", "n_init", "seed", "kind", "method", "graph", "k", "device"):
+    for key in ("n_clusters", "inertia", "n_init", "seed", "kind", "solver", "graph", "k", "device"):
         assert key in ds.attrs, key
-    assert ds.attrs["graph"] == "knn" and ds.attrs["method"] == "dense" and ds.attrs["seed"] == 3  # n <= 256
+    assert ds.attrs["graph"] == "knn" and ds.attrs["solver"] == "dense" and ds.attrs["seed"] == 3  # n <= 256
     # the same clustering from the labelled adjacency (recognized by its dims)
     W = xg.graph(pts, k=10, **CPU)
     dw = xg.spectral_clustering(W, 2, seed=3, **CPU)
@@ -360,7 +360,7 @@ def test_graph_filter_exact_matches_dense_solve_and_expm(noisy_signal):
     np.testing.assert_allclose(out["response"].values, 1 / (1 + regs[:, None] * lam[None, :]), atol=1e-10)
     heat = xg.graph_filter(y, W, reg=0.4, method="heat", **CPU)
     np.testing.assert_allclose(heat["estimate"].values, scipy.linalg.expm(-0.4 * L) @ y.values, atol=1e-10)
-    assert heat.attrs["method"] == "heat" and heat.attrs["order"] == "exact" and heat.attrs["eigensolver"] == "dense"
+    assert heat.attrs["method"] == "heat" and heat.attrs["order"] == "exact" and heat.attrs["solver"] == "dense"
     # the ideal low-pass keeps the modes with lam <= 1/reg (numpy's eigenbasis)
     lam_np, V = np.linalg.eigh(L)
     keep = lam_np <= 1 / 2.0

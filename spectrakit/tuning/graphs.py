@@ -154,7 +154,7 @@ class _Spectrum:
     vectors: torch.Tensor  # (n, m), signs fixed
     gaps: torch.Tensor  # (m - 1,)
     eigengap: int
-    method: str
+    solver: str
     n_components: int | None
 
 
@@ -169,7 +169,7 @@ class SpectrumStep:
     the eigengap picks (among ``1..max_clusters``); ``n_clusters`` the number used;
     ``labels`` (n,) int64 the clusters (numbered in order of first appearance);
     ``inertia`` of the k-means; ``ari`` against the true labels (None when unknown);
-    ``method`` the eigensolver; ``n_components`` the connected components (None where not
+    ``solver`` the eigensolver; ``n_components`` the connected components (None where not
     computed); ``n_clusters_given`` whether ``n_clusters`` was given (else the eigengap's).
     """
 
@@ -182,7 +182,7 @@ class SpectrumStep:
     labels: torch.Tensor
     inertia: float
     ari: float | None
-    method: str
+    solver: str
     n_components: int | None
     n_clusters_given: bool
 
@@ -390,7 +390,7 @@ class GraphSpectrumSession(Session):
             gaps = torch.diff(lam)
             choice = G.eigengap(lam, self.max_clusters).n_clusters
             self.n_spectra += 1
-            return _Spectrum(lam, vectors, gaps, choice, spec.method, spec.n_components)
+            return _Spectrum(lam, vectors, gaps, choice, spec.solver, spec.n_components)
 
         return self._spectra.get_or_compute(param, compute)
 
@@ -419,7 +419,7 @@ class GraphSpectrumSession(Session):
         labels, inertia = self._cluster(param, spec, used)
         ari = None if self.true_labels is None else adjusted_rand_index(self.true_labels, to_numpy(labels))
         return SpectrumStep(param, spec.values, spec.vectors, spec.gaps, spec.eigengap, used, labels, inertia,
-                            ari, spec.method, spec.n_components, c is not None)
+                            ari, spec.solver, spec.n_components, c is not None)
 
     def update(self, k=_KEEP, bandwidth=_KEEP, n_clusters=_KEEP) -> xr.Dataset:
         """The spectrum, embedding and clusters for a graph parameter and number of clusters.
@@ -430,7 +430,7 @@ class GraphSpectrumSession(Session):
         eigenvectors, ``labels`` (sample) and, when known, ``true_labels``; attrs record the
         graph, its parameter, ``kind``, ``eigengap`` (the eigengap's choice),
         ``n_clusters`` (the number used), ``ari`` (when labels are known), ``inertia``,
-        the eigensolver ``method`` and ``n_components``. Atomic: if it raises, nothing changes.
+        the eigensolver ``solver`` and ``n_components``. Atomic: if it raises, nothing changes.
         """
         return super().update(k, bandwidth, n_clusters)
 
@@ -456,7 +456,7 @@ class GraphSpectrumSession(Session):
         attrs = dict(
             graph=self.graph, kind=self.kind, eigengap=st.eigengap, n_clusters=st.n_clusters,
             n_clusters_from="given" if st.n_clusters_given else "eigengap", inertia=st.inertia,
-            method=st.method, device=str(self.device), dtype=dtype_name(self.dtype),
+            solver=st.solver, device=str(self.device), dtype=dtype_name(self.dtype),
         )
         if self.param_name is not None:
             attrs[self.param_name] = st.param

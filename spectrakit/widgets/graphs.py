@@ -338,7 +338,7 @@ class GraphSpectrumExplorer(ExplorerFront):
             parts.append(f"ARI {st.ari:.3f}")
         if st.n_components is not None:
             parts.append(f"{st.n_components} component{'s' if st.n_components != 1 else ''}")
-        parts.append(f"solver {st.method}")
+        parts.append(f"solver {st.solver}")
         parts.append(f"device {s.device}")
         parts.append(f"updates {self.n_updates}")
         self._status.show("  \u00b7  ".join(parts))

@@ -31,9 +31,10 @@ and labels the results. Conventions (stated once here, tested in tests/test_grap
   :func:`spectrakit.regularize`, the core functions and
   :class:`spectrakit.tuning.graphs.GraphFilterSession`.
 * **attrs** record the graph's parameters, the Laplacian ``kind``, the eigensolver that
-  ran (``method`` in spectra and clusterings: ``dense``, ``shift_invert``, ``lanczos`` or
-  ``lobpcg``, chosen from size, sparsity and device by
-  :func:`spectrakit.core.graphs.graph_spectrum` unless given), ``device`` and ``dtype``.
+  ran (``solver`` in spectra, embeddings, clusterings, encodings and exact filters:
+  ``dense``, ``shift_invert``, ``lanczos`` or ``lobpcg``, chosen from size, sparsity and
+  device by :func:`spectrakit.core.graphs.graph_spectrum` unless given), ``device`` and
+  ``dtype``.
 * Results are numpy-backed (dense: an n-node adjacency or complete eigenbasis holds n**2
   numbers; sizes beyond memory raise :class:`MemoryError` with the estimate and the sparse
   alternative). Inputs are never modified, attrs included. Errors name the argument:
@@ -102,7 +103,7 @@ SECOND_SUFFIX = "_"
 DEFAULT_SAMPLE_DIM = "node"
 #: how :func:`graph` (and :func:`spectral_clustering` on points) builds a graph
 GRAPH_KINDS = ("knn", "epsilon", "gaussian")
-_EIGENSOLVERS = G.EIGEN_METHODS
+_EIGENSOLVERS = G.SOLVERS
 
 
 def second_dim(dim: str) -> str:
@@ -568,7 +569,7 @@ def _spectrum_dataset(spec: G.GraphSpectrum, nodes: _Nodes, attrs: dict) -> xr.D
     ds["eigenvectors"].attrs["long_name"] = "Laplacian eigenvectors (columns; sign convention of fix_signs)"
     ds["eigenvalue"].attrs["long_name"] = "graph frequency: the Laplacian eigenvalue of the mode"
     ds.attrs.update(_clean_attrs({
-        "kind": spec.kind, "method": spec.method, "n_eigs": spec.k, "complete": spec.complete,
+        "kind": spec.kind, "solver": spec.solver, "n_eigs": spec.k, "complete": spec.complete,
         "n_components": spec.n_components, **attrs,
     }))
     return ds
@@ -580,7 +581,7 @@ def graph_spectrum(
     *,
     kind: str | None = None,
     q: float | None = None,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     max_iter: int | None = None,
@@ -605,11 +606,11 @@ def graph_spectrum(
         ``D^{-1/2} u`` are orthonormal in the degree inner product; ``degree`` is added).
     q : float, optional
         The magnetic charge (magnetic kinds).
-    method : {"auto", "dense", "shift_invert", "lanczos", "lobpcg"}
+    solver : {"auto", "dense", "shift_invert", "lanczos", "lobpcg"}
         The eigensolver. ``"auto"`` picks from the size, sparsity and device (dense for all
         pairs, n <= 256 or n_eigs >= n/2, and on a GPU up to n = 10,000; shift-invert
         ARPACK for sparse graphs on the CPU; Lanczos for large dense ones) and the
-        result's ``method`` attr says which ran.
+        result's ``solver`` attr says which ran.
     tol, seed, max_iter
         The sparse solvers' tolerance (default machine precision), start-vector seed and
         iteration limit.
@@ -621,7 +622,7 @@ def graph_spectrum(
     xarray.Dataset
         ``eigenvalues`` over ``mode`` (ascending; also the coordinate ``eigenvalue``, the
         graph frequency), ``eigenvectors`` over ``(sample, mode)`` with the sample coords
-        (complex for magnetic kinds); attrs ``kind``, ``method`` (the solver that ran),
+        (complex for magnetic kinds); attrs ``kind``, ``solver`` (the eigensolver that ran),
         ``n_eigs``, ``complete``, ``n_components`` (connected components, where the
         sparse solvers found them), ``device``, ``dtype``.
 
@@ -631,11 +632,11 @@ def graph_spectrum(
     >>> from spectrakit.xr.graphs import graph_spectrum
     >>> W = xr.DataArray(np.ones((3, 3)) - np.eye(3), dims=("v", "v_"))  # a triangle
     >>> spec = graph_spectrum(W, kind="combinatorial", device="cpu")
-    >>> (spec["eigenvalues"].values.round(8) + 0.0).tolist(), spec["eigenvectors"].dims, spec.attrs["method"]
+    >>> (spec["eigenvalues"].values.round(8) + 0.0).tolist(), spec["eigenvectors"].dims, spec.attrs["solver"]
     ([0.0, 3.0, 3.0], ('v', 'mode'), 'dense')
     """
-    if method not in _EIGENSOLVERS:
-        raise ValueError(f"method={method!r} is unknown; choose one of {list(_EIGENSOLVERS)}.")
+    if solver not in _EIGENSOLVERS:
+        raise ValueError(f"solver={solver!r} is unknown; choose one of {list(_EIGENSOLVERS)}.")
     given_laplacian = isinstance(adjacency, xr.DataArray) and adjacency.attrs.get("matrix") == "laplacian"
     if given_laplacian:
         own = adjacency.attrs.get("kind", "custom")
@@ -659,8 +660,8 @@ def graph_spectrum(
         n = L.shape[0]
         n_eigs = _check_n_eigs(n_eigs, n)
         with _argument("adjacency", "L"):
-            spec = G.laplacian_eigh(L, n_eigs, method=method, tol=tol, seed=seed, max_iter=max_iter)
-        spec = G.GraphSpectrum(spec.values, spec.vectors, kind, spec.method)
+            spec = G.laplacian_eigh(L, n_eigs, solver=solver, tol=tol, seed=seed, max_iter=max_iter)
+        spec = G.GraphSpectrum(spec.values, spec.vectors, kind, spec.solver)
         extra = {"q": adjacency.attrs.get("q")} if given_laplacian else {}
         return _spectrum_dataset(spec, nodes, {**extra, **settings_attrs(L.device, dt)})
     _check_kind(kind, q)
@@ -668,7 +669,7 @@ def graph_spectrum(
     A, _dims, nodes = _adjacency(adjacency, sample_dim, device, dtype, directed=magnetic)
     n_eigs = _check_n_eigs(n_eigs, A.shape[0])
     with _argument("adjacency"):
-        spec = G.graph_spectrum(A, n_eigs, kind=kind, q=q, method=method, tol=tol, seed=seed, max_iter=max_iter)
+        spec = G.graph_spectrum(A, n_eigs, kind=kind, q=q, solver=solver, tol=tol, seed=seed, max_iter=max_iter)
     qq = (0.25 if q is None else float(q)) if magnetic else None
     return _spectrum_dataset(spec, nodes, {"q": qq, **settings_attrs(A.device, A.dtype)})
 
@@ -680,7 +681,7 @@ def spectral_embedding(
     kind: str = "symmetric",
     normalize_rows: bool = False,
     drop_first: bool = False,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     sample_dim: str | None = None,
@@ -702,7 +703,7 @@ def spectral_embedding(
     xarray.Dataset
         ``embedding`` over ``(sample, mode)`` with the sample coords, ``eigenvalues`` over
         ``mode`` (coordinate ``eigenvalue``; ``mode`` starts at 1 with ``drop_first``);
-        attrs ``kind``, ``method`` (the eigensolver), ``normalize_rows``, ``drop_first``,
+        attrs ``kind``, ``solver`` (the eigensolver), ``normalize_rows``, ``drop_first``,
         ``device``, ``dtype``.
 
     Examples
@@ -718,7 +719,7 @@ def spectral_embedding(
     n_eigs = _check_n_eigs(n_eigs, A.shape[0], offset=int(bool(drop_first)))
     with _argument("adjacency"):
         res = G.spectral_embedding(A, n_eigs, kind=kind, normalize_rows=normalize_rows, drop_first=drop_first,
-                                   method=method, tol=tol, seed=seed)
+                                   solver=solver, tol=tol, seed=seed)
     first = int(bool(drop_first))
     lam = res.spectrum.values[first:first + n_eigs]
     ds = xr.Dataset(
@@ -728,7 +729,7 @@ def spectral_embedding(
     ).assign_coords(_mode_coords(lam, first))
     ds["embedding"].attrs["long_name"] = "spectral embedding (Laplacian eigenvectors, signs fixed)"
     ds.attrs.update(_clean_attrs({
-        "kind": kind, "method": res.spectrum.method, "normalize_rows": bool(normalize_rows),
+        "kind": kind, "solver": res.spectrum.solver, "normalize_rows": bool(normalize_rows),
         "drop_first": bool(drop_first), **settings_attrs(A.device, A.dtype),
     }))
     return ds
@@ -849,7 +850,7 @@ def spectral_clustering(
     max_clusters: int = 10,
     n_init: int = 10,
     max_iter: int = 300,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     sample_dim: str | None = None,
@@ -862,7 +863,7 @@ def spectral_clustering(
     1. the graph: ``data`` itself (an adjacency) or, for points, a sparse kNN (or
        epsilon, or dense Gaussian) graph built as :func:`graph` builds it;
     2. the ``n_clusters`` lowest eigenvectors of ``L_sym = I - D^{-1/2} W D^{-1/2}``
-       (solver chosen from size, sparsity and device; recorded in ``method``);
+       (solver chosen from size, sparsity and device; recorded in ``solver``);
     3. rows scaled to unit length (``normalize_rows``), then seeded k-means++ k-means
        with ``n_init`` starts (:func:`spectrakit.core.graphs.kmeans`).
 
@@ -888,7 +889,7 @@ def spectral_clustering(
     max_clusters, n_init, max_iter, tol, seed
         Eigengap range; k-means starts and iterations; eigensolver tolerance; the seed
         of the k-means++ draws and of the solver's start vector.
-    method : {"auto", "dense", "shift_invert", "lanczos", "lobpcg"}
+    solver : {"auto", "dense", "shift_invert", "lanczos", "lobpcg"}
         The eigensolver.
     sample_dim, feature_dim, device, dtype
         As in :func:`graph`.
@@ -902,7 +903,7 @@ def spectral_clustering(
         and ``gap`` over ``mode`` (``n_clusters`` of them, or ``max_clusters + 1`` with the
         eigengap; coordinate ``eigenvalue``); attrs ``n_clusters``, ``n_clusters_from``
         (``"eigengap"`` or ``"given"``), ``inertia``, ``n_init``, ``max_iter``, ``seed``,
-        ``kind``, ``method`` (the eigensolver), ``normalize_rows``, ``graph`` and its
+        ``kind``, ``solver`` (the eigensolver), ``normalize_rows``, ``graph`` and its
         parameters, ``device``, ``dtype``.
 
     Examples
@@ -952,7 +953,7 @@ def spectral_clustering(
         n_clusters = _check_n_eigs(n_clusters, n, "n_clusters")
     with _argument("data"):
         res = G.spectral_clustering(A, n_clusters, kind=kind, normalize_rows=normalize_rows, max_clusters=max_clusters,
-                                    n_init=n_init, max_iter=max_iter, method=method, tol=tol, seed=seed)
+                                    n_init=n_init, max_iter=max_iter, solver=solver, tol=tol, seed=seed)
     labels = _first_appearance(to_numpy(res.labels))
     lam = res.eigenvalues
     m = lam.shape[0]
@@ -974,7 +975,7 @@ def spectral_clustering(
     ds.attrs.update(_clean_attrs({
         "n_clusters": int(res.n_clusters), "n_clusters_from": "eigengap" if n_clusters is None else "given",
         "inertia": float(res.inertia), "n_init": int(n_init), "max_iter": int(max_iter), "seed": seed,
-        "kind": kind, "method": res.method, "normalize_rows": bool(normalize_rows), **gattrs,
+        "kind": kind, "solver": res.solver, "normalize_rows": bool(normalize_rows), **gattrs,
         **settings_attrs(A.device, A.dtype),
     }))
     return ds
@@ -987,7 +988,7 @@ def positional_encoding(
     kind: str = "symmetric",
     drop_first: bool = True,
     rtol: float = 1e-6,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     sample_dim: str | None = None,
@@ -1015,7 +1016,7 @@ def positional_encoding(
     xarray.DataArray
         ``positional_encoding`` over ``(sample, mode)`` with the sample coords; on ``mode``
         (the eigenpair's index: 1, 2, ... with ``drop_first``) the coordinates
-        ``eigenvalue`` and ``ambiguous``; attrs ``kind``, ``method`` (the eigensolver),
+        ``eigenvalue`` and ``ambiguous``; attrs ``kind``, ``solver`` (the eigensolver),
         ``drop_first``, ``n_ambiguous``, ``sign_convention``, ``device``, ``dtype``.
 
     Examples
@@ -1031,13 +1032,13 @@ def positional_encoding(
     first = int(bool(drop_first))
     n_eigs = _check_n_eigs(n_eigs, A.shape[0], offset=first)
     with _argument("adjacency"):
-        res = G.laplacian_positional_encoding(A, n_eigs, kind=kind, drop_first=drop_first, rtol=rtol, method=method,
+        res = G.laplacian_positional_encoding(A, n_eigs, kind=kind, drop_first=drop_first, rtol=rtol, solver=solver,
                                               tol=tol, seed=seed)
     da = xr.DataArray(to_numpy(res.encoding).copy(), dims=(nodes.dim, "mode"), name="positional_encoding")
     da = da.assign_coords(nodes.dataset().coords).assign_coords(_mode_coords(res.eigenvalues, first))
     da = da.assign_coords(ambiguous=("mode", to_numpy(res.ambiguous).astype(bool, copy=True)))
     da.attrs.update(_clean_attrs({
-        "long_name": "Laplacian positional encoding", "kind": kind, "method": res.method,
+        "long_name": "Laplacian positional encoding", "kind": kind, "solver": res.solver,
         "drop_first": bool(drop_first), "n_ambiguous": int(res.ambiguous.sum()),
         "sign_convention": "largest-magnitude entry of each eigenvector positive (ties: lowest index)",
         **settings_attrs(A.device, A.dtype),
@@ -1183,7 +1184,7 @@ def graph_filter(
         coordinate ``eigenvalue``. Chebyshev: ``max_error`` over ``reg``, the largest
         ``|p(lam) - h(lam)|`` on ``[0, lmax]`` (so ``||y - h(L) x|| <= max_error ||x||``),
         and the ``coefficients`` over ``(reg, term)``. attrs ``reg`` (scalar reg),
-        ``method`` (the filter), ``kind``, ``order`` (``"exact"`` or K), ``eigensolver``
+        ``method`` (the filter), ``kind``, ``order`` (``"exact"`` or K), ``solver``
         (exact) or ``lmax`` (Chebyshev), ``solution="estimate"``, ``device``, ``dtype``.
 
     Examples
@@ -1253,7 +1254,7 @@ def graph_filter(
             f = G.graph_frequency_response(spec.values, regs, method, **options)  # (R, n)
             data_vars["response"] = (("reg", "mode"), to_numpy(f).astype(float, copy=True))
             new_coords.update(_mode_coords(spec.values))
-            attrs["eigensolver"] = spec.method
+            attrs["solver"] = spec.solver
         else:
             cheb = {"kind": kind, "q": q, "order": order, "lmax": lmax}
             res = G.chebyshev_filter(A, x, reg_arr, method, **cheb, **options)

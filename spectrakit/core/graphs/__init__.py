@@ -107,8 +107,8 @@ from .laplacians import LAPLACIANS, lambda_max_bound, laplacian, magnetic_laplac
 from .spectrum import (
     DENSE_MAX_CPU,
     DENSE_MAX_GPU,
-    EIGEN_METHODS,
     SMALL,
+    SOLVERS,
     SPARSE_DENSITY,
     GraphSpectrum,
     graph_spectrum,
@@ -119,6 +119,7 @@ from .unmixing import INITS, AbundanceError, UnmixingResult, abundance_error, nm
 __all__ = [
     "LAPLACIANS",
     "GRAPH_FILTERS",
+    "SOLVERS",
     "adjacency",
     "knn_graph",
     "epsilon_graph",

@@ -16,7 +16,7 @@ from ..checks import check_finite, check_real, seeded_generator
 from ..threads import single_thread_if_small
 from ._common import _check_choice, _check_int
 from .construction import adjacency
-from .spectrum import EIGEN_METHODS, GraphSpectrum, _check_k, _graph_spectrum
+from .spectrum import SOLVERS, GraphSpectrum, _check_k, _graph_spectrum
 
 def fix_signs(vectors: torch.Tensor, *, rtol: float | None = None) -> torch.Tensor:
     """Eigenvectors with a deterministic sign (or, for complex vectors, phase).
@@ -69,7 +69,7 @@ def spectral_embedding(
     kind: str = "symmetric",
     normalize_rows: bool = False,
     drop_first: bool = False,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
 ) -> SpectralEmbedding:
@@ -95,8 +95,8 @@ def spectral_embedding(
     if kk > A.shape[0]:
         raise ValueError(f"k + 1 must be <= n with drop_first=True; got k={k}, n={A.shape[0]}.")
     _check_choice(kind, "kind", ("combinatorial", "symmetric", "random_walk"))
-    _check_choice(method, "method", EIGEN_METHODS)
-    spec = _graph_spectrum(A, kk, kind, None, method, tol, seed)
+    _check_choice(solver, "solver", SOLVERS)
+    spec = _graph_spectrum(A, kk, kind, None, solver, tol, seed)
     U = spec.vectors[:, 1:] if drop_first else spec.vectors
     U = fix_signs(U)
     if normalize_rows:
@@ -267,14 +267,14 @@ def _lloyd(X, k, n_init, max_iter, tol, gen) -> KMeansResult:
 class SpectralClusteringResult(NamedTuple):
     """``labels`` (n,) int64; ``embedding`` (n, k) clustered; ``eigenvalues`` (m,) ascending
     (k of them, or ``max_clusters + 1`` when k came from the eigengap); ``n_clusters``;
-    ``inertia`` of the k-means; ``method`` the eigensolver that ran."""
+    ``inertia`` of the k-means; ``solver`` the eigensolver that ran."""
 
     labels: torch.Tensor
     embedding: torch.Tensor
     eigenvalues: torch.Tensor
     n_clusters: int
     inertia: float
-    method: str
+    solver: str
 
 
 def spectral_clustering(
@@ -286,7 +286,7 @@ def spectral_clustering(
     max_clusters: int = 10,
     n_init: int = 10,
     max_iter: int = 300,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
 ) -> SpectralClusteringResult:
@@ -309,7 +309,7 @@ def spectral_clustering(
     >>> from spectrakit.core.graphs import stochastic_block_model
     >>> W, truth = stochastic_block_model([20, 20, 20], 0.6, 0.02, seed=1)
     >>> res = spectral_clustering(W)  # k from the eigengap
-    >>> res.n_clusters, res.method
+    >>> res.n_clusters, res.solver
     (3, 'dense')
     >>> len(set(zip(res.labels.tolist(), truth.tolist())))  # each cluster is one block
     3
@@ -317,32 +317,32 @@ def spectral_clustering(
     A = adjacency(W)
     n = A.shape[0]
     _check_choice(kind, "kind", ("combinatorial", "symmetric", "random_walk"))
-    _check_choice(method, "method", EIGEN_METHODS)
+    _check_choice(solver, "solver", SOLVERS)
     if n_clusters is None:
         max_clusters = _check_int(max_clusters, "max_clusters", 1)
         m = min(max_clusters + 1, n)
-        spec = _graph_spectrum(A, m, kind, None, method, tol, seed)
+        spec = _graph_spectrum(A, m, kind, None, solver, tol, seed)
         k = eigengap(spec.values, min(max_clusters, m - 1)).n_clusters if m > 1 else 1
     else:
         k = _check_k(n_clusters, n, "n_clusters")
-        spec = _graph_spectrum(A, k, kind, None, method, tol, seed)
+        spec = _graph_spectrum(A, k, kind, None, solver, tol, seed)
     U = fix_signs(spec.vectors[:, :k])
     if normalize_rows:
         norm = torch.linalg.vector_norm(U, dim=1, keepdim=True)
         U = U / torch.where(norm > 0, norm, torch.ones_like(norm))
     km = kmeans(U, k, n_init=n_init, max_iter=max_iter, seed=seed)
-    return SpectralClusteringResult(km.labels, U, spec.values, k, km.inertia, spec.method)
+    return SpectralClusteringResult(km.labels, U, spec.values, k, km.inertia, spec.solver)
 
 
 class PositionalEncoding(NamedTuple):
     """``encoding`` (n, k) sign-fixed eigenvectors; ``eigenvalues`` (k,); ``ambiguous`` (k,)
     True where the eigenvalue is repeated (to ``rtol``) so the basis is not unique;
-    ``method`` the eigensolver."""
+    ``solver`` the eigensolver."""
 
     encoding: torch.Tensor
     eigenvalues: torch.Tensor
     ambiguous: torch.Tensor
-    method: str
+    solver: str
 
 
 def laplacian_positional_encoding(
@@ -352,7 +352,7 @@ def laplacian_positional_encoding(
     kind: str = "symmetric",
     drop_first: bool = True,
     rtol: float = 1e-6,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
 ) -> PositionalEncoding:
@@ -393,8 +393,8 @@ def laplacian_positional_encoding(
     rtol = check_real(rtol, "rtol")
     m = min(n, k + first + 1)  # one more, to see whether the last one is repeated
     _check_choice(kind, "kind", ("combinatorial", "symmetric", "random_walk"))
-    _check_choice(method, "method", EIGEN_METHODS)
-    spec = _graph_spectrum(A, m, kind, None, method, tol, seed)
+    _check_choice(solver, "solver", SOLVERS)
+    spec = _graph_spectrum(A, m, kind, None, solver, tol, seed)
     lam = spec.values
     scale = max(1.0, float(lam.abs().max()))
     close = (torch.diff(lam).abs() <= rtol * scale)
@@ -402,4 +402,4 @@ def laplacian_positional_encoding(
     rep[1:] |= close
     rep[:-1] |= close
     sl = slice(first, first + k)
-    return PositionalEncoding(fix_signs(spec.vectors[:, sl]), lam[sl], rep[sl], spec.method)
+    return PositionalEncoding(fix_signs(spec.vectors[:, sl]), lam[sl], rep[sl], spec.solver)

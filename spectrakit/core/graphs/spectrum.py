@@ -21,7 +21,7 @@ from ._common import _check_choice, _check_dense_memory, _check_int, _size, _sor
 from .construction import _is_symmetric, adjacency
 from .laplacians import _inv_sqrt, _lambda_max_bound, _laplacian_from, _magnetic_from, _offdiag, _resolve_kind
 
-EIGEN_METHODS = ("auto", "dense", "shift_invert", "lanczos", "lobpcg")
+SOLVERS = ("auto", "dense", "shift_invert", "lanczos", "lobpcg")
 
 # Sizes behind the automatic choice of eigensolver (measured on a 2-core CPU, float64):
 # a dense eigh of n = 3000 takes 2.6 s, the 2 lowest pairs of a 10-NN graph by
@@ -46,7 +46,7 @@ class GraphSpectrum:
         ``kind="random_walk"`` the right eigenvectors ``D^{-1/2} u`` of ``I - D^{-1} W``,
         orthonormal in the degree inner product ``V^T D V = I``.
     kind : the Laplacian (see :data:`LAPLACIANS`).
-    method : the eigensolver that ran: ``"dense"`` (``torch.linalg.eigh`` on ``device``),
+    solver : the eigensolver that ran: ``"dense"`` (``torch.linalg.eigh`` on ``device``),
         ``"shift_invert"`` (ARPACK on the CPU), ``"lanczos"`` (ARPACK, no factorization),
         ``"lobpcg"``.
     n_components : connected components found (they give the exact null space, deflated
@@ -58,7 +58,7 @@ class GraphSpectrum:
     values: torch.Tensor
     vectors: torch.Tensor
     kind: str
-    method: str
+    solver: str
     n_components: int | None = None
     degrees: torch.Tensor | None = None
 
@@ -108,10 +108,10 @@ def _density(L: torch.Tensor) -> float:
     return nnz / max(n * n, 1)
 
 
-def _choose_method(L: torch.Tensor, k: int | None, method: str) -> str:
+def _choose_solver(L: torch.Tensor, k: int | None, solver: str) -> str:
     n = L.shape[0]
-    if method != "auto":
-        return method
+    if solver != "auto":
+        return solver
     if k is None or n <= SMALL or 2 * k >= n:
         return "dense"
     if L.device.type == "cuda" and n <= DENSE_MAX_GPU:
@@ -130,7 +130,7 @@ def _dense_eigh(L: torch.Tensor, k: int | None):
     copies = 4 if L.is_complex() else 3
     _check_dense_memory(
         n, copies, L.dtype, L.device, "W", f"a dense eigendecomposition of a {n} x {n} Laplacian in {L.dtype}",
-        "Ask for the lowest k eigenpairs (k=...) of a sparse graph (method='shift_invert' on the CPU), "
+        "Ask for the lowest k eigenpairs (k=...) of a sparse graph (solver='shift_invert' on the CPU), "
         "use a sparse graph (knn_graph(..., sparse=True)), or dtype=torch.float32.",
     )
     vals, vecs = torch.linalg.eigh(0.5 * (Ld + Ld.mH))
@@ -185,14 +185,14 @@ def _one_blas_thread():
     return _BLAS[0].limit(limits=1, user_api="blas")
 
 
-def _sparse_eigh(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_scale: float):
+def _sparse_eigh(Ls, k: int, solver: str, Z, *, tol, seed, max_iter, shift_scale: float):
     """Lowest k eigenpairs of a scipy Hermitian PSD matrix, with the known null vectors
     ``Z`` (n, c) deflated (returned first, eigenvalue 0)."""
     with _one_blas_thread():
-        return _sparse_eigh_work(Ls, k, method, Z, tol=tol, seed=seed, max_iter=max_iter, shift_scale=shift_scale)
+        return _sparse_eigh_work(Ls, k, solver, Z, tol=tol, seed=seed, max_iter=max_iter, shift_scale=shift_scale)
 
 
-def _sparse_eigh_work(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_scale: float):
+def _sparse_eigh_work(Ls, k: int, solver: str, Z, *, tol, seed, max_iter, shift_scale: float):
     import scipy.sparse.linalg as sla
 
     n = Ls.shape[0]
@@ -215,7 +215,7 @@ def _sparse_eigh_work(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_
     if c:
         v0 = project(v0)
     tol = 0.0 if tol is None else float(tol)
-    if method == "shift_invert":
+    if solver == "shift_invert":
         # (L - sigma I)^{-1} with a small negative shift: Hermitian positive definite, so
         # no pivoting; a minimum-degree ordering of A + A^T keeps the fill-in low
         sigma = -1e-5 * max(shift_scale, 1e-300)
@@ -228,7 +228,7 @@ def _sparse_eigh_work(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_
 
         op = sla.LinearOperator((n, n), matvec=solve, matmat=solve, dtype=dtype)
         vals, vecs = sla.eigsh(Ls, m, sigma=sigma, which="LM", OPinv=op, v0=v0, tol=tol, maxiter=max_iter)
-    elif method == "lanczos":
+    elif solver == "lanczos":
         # the null space moved to the top of the spectrum, the rest found by plain Lanczos
         top = 2.0 * max(shift_scale, 1.0)
 
@@ -257,7 +257,7 @@ def _sparse_eigh_work(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_
                                         tol=None if tol == 0.0 else tol, maxiter=max_iter or 500)
             except UserWarning as w:
                 raise RuntimeError(
-                    f"method='lobpcg' did not converge ({w}); raise max_iter or use method='shift_invert'."
+                    f"solver='lobpcg' did not converge ({w}); raise max_iter or use solver='shift_invert'."
                 ) from None
     order = np.argsort(vals)
     vals, vecs = vals[order], vecs[:, order]
@@ -267,17 +267,17 @@ def _sparse_eigh_work(Ls, k: int, method: str, Z, *, tol, seed, max_iter, shift_
     return vals, vecs
 
 
-def _eigh_any(L: torch.Tensor, k, method: str, *, Z=None, tol=None, seed=0, max_iter=None, shift_scale=2.0):
+def _eigh_any(L: torch.Tensor, k, solver: str, *, Z=None, tol=None, seed=0, max_iter=None, shift_scale=2.0):
     """Dispatch to the dense or a sparse solver; results on L's device, L's real dtype."""
-    chosen = _choose_method(L, k, method)
+    chosen = _choose_solver(L, k, solver)
     if chosen == "dense":
         vals, vecs = _dense_eigh(L, k)
         return vals, vecs, chosen
     if k is None:
-        raise ValueError(f"method={chosen!r} computes the lowest k eigenpairs: pass k (or method='dense' for all).")
+        raise ValueError(f"solver={chosen!r} computes the lowest k eigenpairs: pass k (or solver='dense' for all).")
     n = L.shape[0]
     if k >= n:
-        raise ValueError(f"k must be < n ({n}) for method={chosen!r}; use method='dense' for all eigenpairs.")
+        raise ValueError(f"k must be < n ({n}) for solver={chosen!r}; use solver='dense' for all eigenpairs.")
     vals, vecs = _sparse_eigh(_to_scipy(L), k, chosen, Z, tol=tol, seed=seed, max_iter=max_iter,
                               shift_scale=shift_scale)
     real = L.real.dtype if L.is_complex() else L.dtype
@@ -299,7 +299,7 @@ def laplacian_eigh(
     L,
     k: int | None = None,
     *,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     max_iter: int | None = None,
@@ -307,7 +307,7 @@ def laplacian_eigh(
     """The lowest ``k`` (default all) eigenpairs of a symmetric (or Hermitian) positive
     semi-definite matrix ``L`` (a Laplacian made elsewhere: dense, torch sparse, scipy sparse).
 
-    ``method``: ``"dense"`` (``torch.linalg.eigh`` on L's device, memory-checked),
+    ``solver``: ``"dense"`` (``torch.linalg.eigh`` on L's device, memory-checked),
     ``"shift_invert"`` (ARPACK on the CPU around a small negative shift, a sparse LU),
     ``"lanczos"`` (ARPACK, smallest algebraic, no factorization), ``"lobpcg"`` (scipy,
     Jacobi preconditioner), or ``"auto"``: dense for all eigenpairs, n <= 256 or k >= n/2;
@@ -323,7 +323,7 @@ def laplacian_eigh(
     >>> from spectrakit.core.graphs import laplacian, stochastic_block_model
     >>> W, _ = stochastic_block_model([4], 1.0)
     >>> spec = laplacian_eigh(laplacian(W))
-    >>> [round(float(v), 10) + 0.0 for v in spec.values], spec.method
+    >>> [round(float(v), 10) + 0.0 for v in spec.values], spec.solver
     ([0.0, 4.0, 4.0, 4.0], 'dense')
     """
     if sp.issparse(L):
@@ -346,9 +346,9 @@ def laplacian_eigh(
             "Laplacian is not symmetric: use graph_spectrum(W, kind='random_walk'), which works "
             "through the symmetric one."
         )
-    _check_choice(method, "method", EIGEN_METHODS)
+    _check_choice(solver, "solver", SOLVERS)
     k = _check_k(k, L.shape[0])
-    vals, vecs, chosen = _eigh_any(L, k, method, tol=tol, seed=seed, max_iter=max_iter,
+    vals, vecs, chosen = _eigh_any(L, k, solver, tol=tol, seed=seed, max_iter=max_iter,
                                    shift_scale=_gershgorin(L))
     return GraphSpectrum(vals, vecs, "custom", chosen)
 
@@ -379,7 +379,7 @@ def graph_spectrum(
     *,
     kind: str = "symmetric",
     q: float | None = None,
-    method: str = "auto",
+    solver: str = "auto",
     tol: float | None = None,
     seed: int | None = 0,
     max_iter: int | None = None,
@@ -397,7 +397,7 @@ def graph_spectrum(
         One of :data:`LAPLACIANS` (default ``"symmetric"``); ``q`` for the magnetic kinds.
         ``random_walk`` is solved through the symmetric Laplacian (same eigenvalues,
         eigenvectors ``D^{-1/2} u``).
-    method : str
+    solver : str
         ``"auto"`` (default) picks from size, sparsity and device and the result records
         it: see :func:`laplacian_eigh`. The sparse solvers deflate the exact null space
         (one vector per connected component, ``1_C`` or ``D^{1/2} 1_C``, largest component
@@ -409,33 +409,33 @@ def graph_spectrum(
     Returns
     -------
     GraphSpectrum
-        Eigenvalues ascending, eigenvectors on W's device and dtype, ``method`` and
+        Eigenvalues ascending, eigenvectors on W's device and dtype, ``solver`` and
         ``n_components``.
 
     Examples
     --------
     >>> from spectrakit.core.graphs import stochastic_block_model
     >>> W, _ = stochastic_block_model([5, 5], 1.0, 0.0)  # two disjoint cliques
-    >>> spec = graph_spectrum(W, 3, method="shift_invert")
-    >>> [round(float(v), 8) + 0.0 for v in spec.values], spec.method, spec.n_components
+    >>> spec = graph_spectrum(W, 3, solver="shift_invert")
+    >>> [round(float(v), 8) + 0.0 for v in spec.values], spec.solver, spec.n_components
     ([0.0, 0.0, 1.25], 'shift_invert', 2)
     """
     q = _resolve_kind(kind, q)
-    _check_choice(method, "method", EIGEN_METHODS)
+    _check_choice(solver, "solver", SOLVERS)
     A = adjacency(W, directed=kind.startswith("magnetic"), device=device, dtype=dtype)
-    return _graph_spectrum(A, _check_k(k, A.shape[0]), kind, q, method, tol, seed, max_iter)
+    return _graph_spectrum(A, _check_k(k, A.shape[0]), kind, q, solver, tol, seed, max_iter)
 
 
-def _graph_spectrum(A, k, kind, q, method, tol=None, seed=0, max_iter=None) -> GraphSpectrum:
+def _graph_spectrum(A, k, kind, q, solver, tol=None, seed=0, max_iter=None) -> GraphSpectrum:
     """graph_spectrum on a checked adjacency."""
     # the sparse path does O(nnz) torch work around scipy's solvers: one thread is as fast
     # and does not wait on busy cores; a dense eigh keeps every thread
     work = _sort_work(_size(A)) if A.is_sparse and k is not None else A.shape[0] ** 3
     with single_thread_if_small(work, A.device):
-        return _graph_spectrum_work(A, k, kind, q, method, tol, seed, max_iter)
+        return _graph_spectrum_work(A, k, kind, q, solver, tol, seed, max_iter)
 
 
-def _graph_spectrum_work(A, k, kind, q, method, tol, seed, max_iter) -> GraphSpectrum:
+def _graph_spectrum_work(A, k, kind, q, solver, tol, seed, max_iter) -> GraphSpectrum:
     if kind.startswith("magnetic"):
         L = _magnetic_from(A, q, kind == "magnetic_normalized")
         Z, c = None, None
@@ -443,10 +443,10 @@ def _graph_spectrum_work(A, k, kind, q, method, tol, seed, max_iter) -> GraphSpe
         base = "combinatorial" if kind == "combinatorial" else "symmetric"
         L = _laplacian_from(A, base)
         Z, c = None, None
-        if _choose_method(L, k, method) != "dense":
+        if _choose_solver(L, k, solver) != "dense":
             Z, c = _null_space(A, base)
     scale = _lambda_max_bound(A, kind) if kind in ("combinatorial", "magnetic") else 2.0
-    vals, vecs, chosen = _eigh_any(L, k, method, Z=Z, tol=tol, seed=seed, max_iter=max_iter, shift_scale=scale)
+    vals, vecs, chosen = _eigh_any(L, k, solver, Z=Z, tol=tol, seed=seed, max_iter=max_iter, shift_scale=scale)
     degrees = None
     if kind == "random_walk":
         _r, _c, _v, deg = _offdiag(A)
