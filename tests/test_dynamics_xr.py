@@ -31,7 +31,7 @@ def test_hessian_spectrum_matches_core_and_numpy():
     assert spec["mode"].values.tolist() == [0, 1, 2]
     mu = np.linalg.eigvalsh((X.T @ X / len(X)).numpy())[::-1]
     np.testing.assert_allclose(spec["eigenvalue"].values, mu[:3], rtol=1e-10)
-    assert spec.attrs["sharpness"] == float(vals[0]) and spec.attrs["method"] == "lanczos"
+    assert spec.attrs["sharpness"] == float(vals[0]) and spec.attrs["solver"] == "lanczos"
     assert spec.attrs["device"] == "cpu" and spec.attrs["dtype"] == "float64"
     assert "eigenvector" not in sxd.hessian_spectrum(loss, [w], k=1, seed=0)
 

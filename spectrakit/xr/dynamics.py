@@ -53,13 +53,13 @@ TOOLS = (hvp, hvp_operator, perturbed_gradient, gradient_penalty_gradient, Gradi
 
 
 
-def _spectrum(vals: torch.Tensor, vecs: torch.Tensor | None, vec_dim: str, method: str, coords=None) -> xr.Dataset:
+def _spectrum(vals: torch.Tensor, vecs: torch.Tensor | None, vec_dim: str, solver: str, coords=None) -> xr.Dataset:
     data = {"eigenvalue": ("mode", to_numpy(vals))}
     if vecs is not None:
         data["eigenvector"] = (("mode", vec_dim), to_numpy(vecs).T)
     ds = xr.Dataset(data, coords={"mode": np.arange(vals.shape[0]), **(coords or {})})
     ds["mode"].attrs["long_name"] = "eigenvalue index, 0 = the largest"
-    ds.attrs.update(method=method, **tensor_attrs(vals))
+    ds.attrs.update(solver=solver, **tensor_attrs(vals))
     return ds
 
 
@@ -85,7 +85,7 @@ def hessian_spectrum(loss_fn, params, k: int = 5, *, eigenvectors: bool = False,
     -------
     xarray.Dataset
         ``eigenvalue`` over ``mode`` (0-based, largest first); ``sharpness`` (the largest)
-        in ``attrs``, with ``method="lanczos"``, ``device``, ``dtype``.
+        in ``attrs``, with ``solver="lanczos"``, ``device``, ``dtype``.
 
     Examples
     --------
