@@ -379,3 +379,23 @@ def test_private_crossing_scan_catches_what_it_should(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     found = _private_crossings(bad)
     assert sorted(int(v.split(":")[1]) for v in found) == [1, 4], found
+
+
+# --------------------------------------------------------------------------- (e)
+
+CAPABILITIES = ("spectral", "filtering", "fourier", "dynamics", "weights", "representations", "curves",
+                "implicit", "graphs")
+# tests of no one capability: the layers and contracts, the docs, the shared infrastructure
+CROSS_CUTTING = {
+    "test_layers.py", "test_registry.py", "test_contract_sessions.py", "test_contract_explorers.py",
+    "test_docstrings.py", "test_readme.py", "test_binder.py", "test_notebooks_meta.py", "test_checks.py",
+    "test_datasets.py", "test_datasets_real.py", "test_dask_distributed.py", "test_widgets_controls.py",
+}
+_TEST_NAME = re.compile(rf"test_({'|'.join(CAPABILITIES)})_(core|xr|session|widget)(_[a-z0-9_]+)?\.py")
+
+
+def test_test_files_say_capability_and_layer():
+    names = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
+    odd = [n for n in names if n not in CROSS_CUTTING and not _TEST_NAME.fullmatch(n)]
+    assert not odd, f"name capability tests test_<capability>_<core|xr|session|widget>[_topic].py: {odd}"
+    assert _TEST_NAME.fullmatch("test_fourier_xr_dask.py") and not _TEST_NAME.fullmatch("test_widgets_fourier.py")

@@ -2,7 +2,7 @@
 ``spectrogram``, ``cross_spectrum``, ``coherence``, ``isotropic_power`` and
 ``wavenumbers_squared``.
 
-Conventions (stated once here, tested in tests/test_fourier_spectra.py):
+Conventions (stated once here, tested in tests/test_fourier_xr_spectra.py):
 
 * **Frequency dims** are ``freq_<dim>`` (xrft's convention) in cycles per unit of the
   ``dim`` coordinate: ``fftfreq(n, d)`` with ``d`` the coordinate spacing (1 without a

@@ -250,7 +250,7 @@ def nmf_unmix(
     raises the abundance error for every ``reg`` tried; with the endmembers held
     (``update_endmembers=False``, e.g. at a plain NMF's or a spectral library's) the
     penalty denoises the abundances and the error has a minimum at a moderate ``reg``
-    (tests/test_graphs_unmixing.py has the numbers).
+    (tests/test_graphs_core_unmixing.py has the numbers).
 
     Parameters
     ----------

@@ -63,7 +63,7 @@ def test_nmf_unmix_and_abundance_error_match_core():
 
 
 def test_adjusted_rand_index_bad_inputs_are_named():
-    # (its values against scikit-learn: tests/test_graphs_sessions.py)
+    # (its values against scikit-learn: tests/test_graphs_session.py)
     with pytest.raises(ValueError, match="labels_pred"):
         sxg.adjusted_rand_index([0, 1], [[0, 1]])
     with pytest.raises(ValueError, match="X"):
