@@ -224,3 +224,16 @@ def test_a_move_pending_while_streaming_applies_before_the_next_chunk():
     lr = ex.session.history["lr"]
     assert first != second and float(lr.sel(step=at)) == 0.05  # both moves came between two chunks ...
     assert np.all(lr.sel(step=slice(at + 1, None)).values == second)  # ... the last one trains the next chunk on
+
+
+def test_image_payload_is_plotlys_typed_array_spec():
+    # our encoder of plotly.js's typed-array spec against plotly's own (a private helper of
+    # plotly's, used here only as the reference)
+    utils = pytest.importorskip("_plotly_utils.utils")
+    from spectrakit.widgets._figure import decode_array, image_payload
+
+    rng = np.random.default_rng(0)
+    for z in (rng.random((3, 4)), rng.random((5, 2)).astype(np.float32), np.arange(12, dtype=np.uint8).reshape(3, 4),
+              np.arange(6, dtype=np.int16)):
+        assert image_payload(z) == utils.to_typed_array_spec(z)
+        np.testing.assert_array_equal(decode_array(image_payload(z)), z.astype(float))

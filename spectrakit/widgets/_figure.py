@@ -24,6 +24,7 @@ one base64 typed array) and :func:`decode_array` (back to numpy, to read a trace
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 
@@ -33,10 +34,11 @@ import plotly
 import plotly.graph_objects as go
 import traitlets
 
-try:  # plotly's own encoder of arrays as base64 typed-array specs (plotly.js >= 2.28 decodes them)
-    from _plotly_utils.utils import to_typed_array_spec as _typed_array_spec
-except ImportError:  # pragma: no cover - an older plotly: lists are sent instead
-    _typed_array_spec = None
+# plotly.js's typed-array spec (plotly.js >= 2.28 decodes it): a dtype code, the
+# little-endian bytes in base64 and, for more than one dim, the shape "r, c"
+_TYPED_CODES = {"float64": "f8", "float32": "f4", "int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2",
+                "int32": "i4", "uint32": "u4"}
+_CODE_DTYPES = {code: np.dtype(name).newbyteorder("<") for name, code in _TYPED_CODES.items()}
 
 __all__ = ["Figure", "PlotlyLibrary", "plotly_library", "image_payload", "decode_array"]
 
@@ -180,11 +182,15 @@ def image_payload(z: np.ndarray):
     into nested lists, which costs tens of ms per image on every move. The typed-array
     spec is one base64 string that plotly.js decodes itself.
     """
-    if _typed_array_spec is not None:
-        spec = _typed_array_spec(np.ascontiguousarray(z))
-        if isinstance(spec, dict):
-            return spec
-    return z
+    a = np.asarray(z)
+    code = _TYPED_CODES.get(a.dtype.name)
+    if code is None or a.size == 0:
+        return z
+    data = np.ascontiguousarray(a, dtype=_CODE_DTYPES[code])
+    spec = {"dtype": code, "bdata": base64.b64encode(data.tobytes()).decode("ascii")}
+    if data.ndim > 1:
+        spec["shape"] = ", ".join(str(n) for n in data.shape)
+    return spec
 
 
 def decode_array(value) -> np.ndarray:
@@ -197,10 +203,7 @@ def decode_array(value) -> np.ndarray:
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
     if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        dtypes = {"f8": "<f8", "f4": "<f4", "i1": "i1", "u1": "u1", "i2": "<i2", "u2": "<u2", "i4": "<i4", "u4": "<u4"}
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtypes[value["dtype"]])
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=_CODE_DTYPES[value["dtype"]])
         shape = value.get("shape")
         if shape:
             arr = arr.reshape(tuple(int(v) for v in str(shape).split(",")))
