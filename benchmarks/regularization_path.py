@@ -314,6 +314,7 @@ def gpu_path(args, size, dev: torch.device) -> dict:
     per dtype keeps this to about a minute), float64 and float32; then float64 on ``dev``
     against the CPU end to end at a size the CPU does in a second."""
     from spectrakit.core import filtering as core
+    from spectrakit.core import spectral
 
     n, p, R = size["n"], size["p"], size["n_reg"]
     say(f"  n={n}, p={p}, {R} reg values in [1e-4, 1e4], every criterion")
@@ -340,7 +341,7 @@ def gpu_path(args, size, dev: torch.device) -> dict:
 
         def path_only():
             reg_t = torch.as_tensor(reg, dtype=dt, device=dev)
-            f, _ = core.filter_factors(basis.s, reg_t, "tikhonov")
+            f, _ = spectral.filter_factors(basis.s, reg_t, "tikhonov")
             beta = basis.coefficients(b)
             x = core.filtered_solution(basis, beta, f)
             crit = core.path_criteria(basis, b, reg_t, f, method="tikhonov", x=x)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spectrakit.core import filtering as core
+from spectrakit.core import spectral
 
 F64 = torch.float64
 
@@ -57,7 +58,7 @@ def closed_form(method, s, reg, **opt):
      ("heat", {}), ("butterworth", {}), ("butterworth", {"order": 5})],
 )
 def test_filters_match_closed_forms(method, opt):
-    f, native = core.filter_factors(t(S), t(REG), method, **opt)
+    f, native = spectral.filter_factors(t(S), t(REG), method, **opt)
     ref = closed_form(method, S, REG, **opt)
     np.testing.assert_allclose(f.numpy(), ref, rtol=1e-9, atol=1e-12)
     if method == "tsvd":
@@ -75,7 +76,7 @@ def test_landweber_filter_equals_explicit_iterations():
     basis = core.svd_basis(At)
     omega = 0.9 / float(basis.s.max())
     for k in (1, 2, 7, 50, 400):
-        f, native = core.filter_factors(basis.s, t([1.0]), "landweber", omega=omega, n_iter=k)
+        f, native = spectral.filter_factors(basis.s, t([1.0]), "landweber", omega=omega, n_iter=k)
         assert native["n_iter"].item() == k
         x_filter = core.filtered_solution(basis, basis.coefficients(bt[None]), f)[0, 0]
         x_iter = core.landweber_steps(At, bt, k, omega)
@@ -83,7 +84,7 @@ def test_landweber_filter_equals_explicit_iterations():
 
 
 def test_landweber_n_iter_wins_over_reg():
-    f, native = core.filter_factors(t(S), t([1e-6, 1e-2, 1.0]), "landweber", n_iter=5)
+    f, native = spectral.filter_factors(t(S), t([1e-6, 1e-2, 1.0]), "landweber", n_iter=5)
     assert (native["n_iter"] == 5).all()
     assert torch.equal(f[0], f[2])
 
@@ -91,7 +92,7 @@ def test_landweber_n_iter_wins_over_reg():
 @pytest.mark.parametrize("omega", [1.5, 0.0, -1.0])
 def test_landweber_omega_outside_bound_is_an_error(omega):
     with pytest.raises(ValueError, match="omega"):
-        core.filter_factors(t(S), t([1e-3]), "landweber", omega=omega)
+        spectral.filter_factors(t(S), t([1e-3]), "landweber", omega=omega)
 
 
 def test_landweber_and_tikhonov_are_related_not_equal():
@@ -103,8 +104,8 @@ def test_landweber_and_tikhonov_are_related_not_equal():
     assert 0.2 < bound < 0.21
     s = np.logspace(-8, 0, 4000)
     for reg in (1e-3, 1e-4, 1e-6):
-        lw, _ = core.filter_factors(t(s), t([reg]), "landweber")
-        tk, _ = core.filter_factors(t(s), t([reg]), "tikhonov")
+        lw, _ = spectral.filter_factors(t(s), t([reg]), "landweber")
+        tk, _ = spectral.filter_factors(t(s), t([reg]), "tikhonov")
         gap = float((lw - tk).abs().max())
         assert abs(gap - bound) < 5e-3, (reg, gap, bound)
 
@@ -117,16 +118,16 @@ def test_filter_knees():
     for method, opt, knee in [("tikhonov", {}, 1.0), ("showalter", {}, math.log(2)),
                               ("iterated_tikhonov", {"order": 3}, 2 ** (1 / 3) - 1),
                               ("heat", {}, 1 / math.log(2)), ("butterworth", {"order": 4}, 1.0)]:
-        f, _ = core.filter_factors(t([knee * reg]), t([reg]), method, **opt)
+        f, _ = spectral.filter_factors(t([knee * reg]), t([reg]), method, **opt)
         assert abs(float(f) - 0.5) < 1e-12
 
 
 def test_callable_filter():
-    f, native = core.filter_factors(t(S), t(REG), lambda s, reg: s**2 / (s**2 + reg**2))
+    f, native = spectral.filter_factors(t(S), t(REG), lambda s, reg: s**2 / (s**2 + reg**2))
     np.testing.assert_allclose(f.numpy(), S[None] ** 2 / (S[None] ** 2 + REG[:, None] ** 2))
     assert native == {}
     with pytest.raises(ValueError, match="method"):
-        core.filter_factors(t(S), t(REG), "ridge")
+        spectral.filter_factors(t(S), t(REG), "ridge")
 
 
 @settings(max_examples=60, deadline=None)
@@ -142,7 +143,7 @@ def test_filter_properties(method, s, reg, omega_frac, order):
     reg_sorted = np.sort(np.asarray(reg))
     opt = {"landweber": {"omega": omega_frac / s_sorted.max()}, "iterated_tikhonov": {"order": order},
            "butterworth": {"order": order}}.get(method, {})
-    f, _ = core.filter_factors(t(s_sorted), t(reg_sorted), method, **opt)
+    f, _ = spectral.filter_factors(t(s_sorted), t(reg_sorted), method, **opt)
     f = f.numpy()
     assert ((f >= 0) & (f <= 1)).all()
     tol = 1e-12
@@ -152,7 +153,7 @@ def test_filter_properties(method, s, reg, omega_frac, order):
 
 def test_reg_must_be_nonnegative():
     with pytest.raises(ValueError, match="reg"):
-        core.filter_factors(t(S), t([-1.0]))
+        spectral.filter_factors(t(S), t([-1.0]))
 
 
 def test_difference_operator():
@@ -248,9 +249,9 @@ def test_curvature_closed_form_matches_finite_differences():
     b = A @ np.ones(40) + 1e-4 * rng.standard_normal(60)
     basis = core.svd_basis(t(A))
     reg = t(np.logspace(-12, 0, 3000))
-    f, _ = core.filter_factors(basis.s, reg)
+    f, _ = spectral.filter_factors(basis.s, reg)
     crit = core.path_criteria(basis, t(b)[None], reg, f)
-    fd = core.grid_curvature(reg, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2)
+    fd = spectral.grid_curvature(reg, crit["residual_norm"] ** 2, crit["solution_norm"] ** 2)
     closed = crit["curvature"]
     inner = slice(5, -5)
     scale = float(closed.abs().max())
@@ -259,8 +260,8 @@ def test_curvature_closed_form_matches_finite_differences():
 
 
 def test_butterworth_of_order_one_is_tikhonov():
-    bw, _ = core.filter_factors(t(S), t(REG), "butterworth", order=1)
-    tk, _ = core.filter_factors(t(S), t(REG), "tikhonov")
+    bw, _ = spectral.filter_factors(t(S), t(REG), "butterworth", order=1)
+    tk, _ = spectral.filter_factors(t(S), t(REG), "tikhonov")
     np.testing.assert_allclose(bw.numpy(), tk.numpy(), rtol=1e-12)
 
 
@@ -276,13 +277,13 @@ def test_spectral_criteria_on_a_circulant_problem():
     b = A @ np.sin(np.linspace(0, 6, N)) + 1e-3 * rng.standard_normal(N)
     reg = t(np.logspace(-8, 0, 17))
     basis = core.svd_basis(t(A))
-    f_svd, _ = core.filter_factors(basis.s, reg)
+    f_svd, _ = spectral.filter_factors(basis.s, reg)
     ref = core.path_criteria(basis, t(b)[None], reg, f_svd)
     a_hat = np.fft.fft(kernel)
     beta = torch.as_tensor(np.fft.fft(b, norm="ortho"))[None]
     s = t(np.abs(a_hat) ** 2)
-    f, _ = core.filter_factors(s, reg)
-    crit = core.spectral_criteria(s, beta, reg, f, m=N, outside_sq=t([0.0]))
+    f, _ = spectral.filter_factors(s, reg)
+    crit = spectral.spectral_criteria(s, beta, reg, f, m=N, outside_sq=t([0.0]))
     for name in ("residual_norm", "solution_norm", "gcv", "curvature"):
         np.testing.assert_allclose(crit[name].numpy(), ref[name].numpy(), rtol=1e-6, err_msg=name)
     np.testing.assert_allclose(ref["loo"].numpy(), ref["gcv"].numpy(), rtol=1e-8)
@@ -293,7 +294,7 @@ def test_gcv_is_infinite_where_the_fit_interpolates():
     A = rng.standard_normal((8, 8))
     basis = core.svd_basis(t(A))
     reg = t([0.0, 1e-3])
-    f, _ = core.filter_factors(basis.s, reg)
+    f, _ = spectral.filter_factors(basis.s, reg)
     crit = core.path_criteria(basis, t(rng.standard_normal(8))[None], reg, f)
     assert torch.isinf(crit["gcv"][0, 0]) and torch.isinf(crit["loo"][0, 0])
     assert torch.isfinite(crit["gcv"][0, 1])
@@ -306,6 +307,6 @@ def test_grid_curvature_is_undefined_where_the_l_curve_stalls():
     r = reg.numpy()
     res = np.where(r < 1.0, 1 + r, 2.0) * (1 + 1e-15 * np.random.default_rng(0).standard_normal(121))
     sol = np.where(r < 1.0, 1 / (1 + r), 0.5) * (1 + 1e-15 * np.random.default_rng(1).standard_normal(121))
-    kappa = core.grid_curvature(reg, t(res**2)[None], t(sol**2)[None])[0].numpy()
+    kappa = spectral.grid_curvature(reg, t(res**2)[None], t(sol**2)[None])[0].numpy()
     assert np.isnan(kappa[r > 2.0]).all()
     assert np.isfinite(kappa[(r > 1e-4) & (r < 0.5)]).all()

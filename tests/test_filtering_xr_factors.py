@@ -1,4 +1,4 @@
-"""spectrakit.xr.filter_factors against spectrakit.core.filtering.filter_factors."""
+"""spectrakit.xr.filter_factors against spectrakit.core.spectral.filter_factors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 import xarray as xr
 
 import spectrakit.xr as sx
-from spectrakit.core import filtering as core
+from spectrakit.core import spectral
 
 
 @pytest.mark.parametrize("kind", ["numpy", "torch", "xarray"])
@@ -20,7 +20,7 @@ def test_filter_factors_match_core(kind, method, options):
          "xarray": xr.DataArray(s_np.copy(), dims="k", coords={"k": np.arange(9) * 2})}[kind]
     reg = np.array([0.1, 1.0, 10.0])
     h = sx.filter_factors(s, reg, method, device="cpu", **options)
-    f, native = core.filter_factors(torch.tensor(s_np), torch.tensor(reg), method, **options)
+    f, native = spectral.filter_factors(torch.tensor(s_np), torch.tensor(reg), method, **options)
     np.testing.assert_array_equal(h.values, f.numpy())
     dim = "k" if kind == "xarray" else "mode"
     assert h.dims == ("reg", dim) and h["reg"].values.tolist() == reg.tolist()

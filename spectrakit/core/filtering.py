@@ -25,10 +25,7 @@ from functools import cached_property
 import torch
 
 from .checks import check_memory, itemsize
-from .spectral import (  # noqa: F401  (the spine, re-exported: where this capability's users look)
-    FILTERS, filter_factors, grid_curvature, landweber_iterations, leave_one_out, method_name,
-    residual_and_solution_norms, safe_inverse, spectral_criteria, tikhonov_curvature,
-)
+from .spectral import filter_factors, leave_one_out, residual_and_solution_norms, safe_inverse, spectral_criteria
 
 __all__ = [
     "SpectralBasis",
@@ -36,23 +33,13 @@ __all__ = [
     "general_form_basis",
     "kernel_basis",
     "difference_operator",
-    "filter_factors",
-    "FILTERS",
     "filtered_solution",
     "filter_path",
-    "spectral_criteria",
     "path_criteria",
-    "landweber_iterations",
     "landweber_steps",
     "check_svd_memory",
-    "residual_and_solution_norms",
 ]
 
-CONVENTIONS = (
-    "filters h(s, reg) act on s = sigma**2 (squared singular value; squared generalized "
-    "singular value with a penalty L; kernel eigenvalue); tikhonov h = s/(s+reg), so reg = "
-    "scikit-learn's alpha = regtools' lambda**2; coordinate 's' on 'mode' holds s, 'sigma' its square root"
-)
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,19 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 
 __all__ = [
-    "Basis", "FILTERS", "filter_factors", "method_name", "landweber_iterations", "safe_inverse",
+    "CONVENTIONS", "Basis", "FILTERS", "filter_factors", "method_name", "landweber_iterations", "safe_inverse",
     "spectral_criteria", "residual_and_solution_norms", "tikhonov_curvature", "grid_curvature", "gcv",
     "leave_one_out",
 ]
 
+
+
+#: the conventions every result records (attrs["conventions"])
+CONVENTIONS = (
+    "filters h(s, reg) act on s = sigma**2 (squared singular value; squared generalized "
+    "singular value with a penalty L; kernel eigenvalue); tikhonov h = s/(s+reg), so reg = "
+    "scikit-learn's alpha = regtools' lambda**2; coordinate 's' on 'mode' holds s, 'sigma' its square root"
+)
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ import torch
 import xarray as xr
 
 from ..core import filtering as core
+from ..core import spectral
 from ..core.checks import check_memory, check_reg, itemsize
 from ._apply import (
     apply_core,
@@ -309,8 +310,8 @@ def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, 
     ds["sigma"].attrs["long_name"] = "singular value sigma"
     if problem.noise_norm is not None and problem.noise_norm.numel() == 1:
         ds.attrs["noise_norm"] = float(problem.noise_norm[0])
-    return finish(ds, reg=float(reg_arr[0]) if scalar else reg_arr, solution="x", method=core.method_name(method),
-                  penalty=problem.penalty, device=problem.device, dtype=problem.dtype, conventions=core.CONVENTIONS)
+    return finish(ds, reg=float(reg_arr[0]) if scalar else reg_arr, solution="x", method=spectral.method_name(method),
+                  penalty=problem.penalty, device=problem.device, dtype=problem.dtype, conventions=spectral.CONVENTIONS)
 
 
 def path_dataset(problem: FilteringProblem, reg, method="tikhonov", **method_options) -> xr.Dataset:
@@ -468,7 +469,7 @@ def regularize(
     reg : float or 1-D array of float >= 0
         Strength(s). A scalar gives the Dataset without the ``reg`` dim.
     method : {"tikhonov", "tsvd", "landweber", "showalter", "iterated_tikhonov", "heat", "butterworth"} or callable
-        The filter (see :func:`spectrakit.core.filtering.filter_factors`);
+        The filter (see :func:`spectrakit.core.spectral.filter_factors`);
         ``method_options`` go to it (``omega``, ``n_iter`` for landweber, ``order`` for
         iterated_tikhonov).
     L : None, "d1", "d2" or (p, cols) matrix
@@ -613,7 +614,7 @@ def picard_of(problem: FilteringProblem) -> xr.Dataset:
 
 def filter_factors(s, reg, method="tikhonov", *, device=None, dtype=None, **options) -> xr.DataArray:
     """The filter factors ``h(s, reg)`` of a spectral filter for every ``reg`` and spectral
-    value ``s = sigma**2`` (:func:`spectrakit.core.filtering.filter_factors`).
+    value ``s = sigma**2`` (:func:`spectrakit.core.spectral.filter_factors`).
 
     ``tikhonov`` is ``s / (s + reg)``, ``tsvd`` ``1 if s >= reg``, ``landweber``
     ``1 - (1 - omega s)**k`` with ``k = round(1/(omega reg))``, ``showalter`` ``1 -
@@ -655,7 +656,7 @@ def filter_factors(s, reg, method="tikhonov", *, device=None, dtype=None, **opti
     s_t = to_tensor(s, "s", device, dtype)
     if bool((s_t < 0).any()):
         raise ValueError("s must be >= 0 (squared singular values or eigenvalues).")
-    f, native = core.filter_factors(s_t, torch.as_tensor(reg_arr, dtype=s_t.dtype, device=s_t.device), method,
+    f, native = spectral.filter_factors(s_t, torch.as_tensor(reg_arr, dtype=s_t.dtype, device=s_t.device), method,
                                     **options)
     if isinstance(s, xr.DataArray):
         dim = s.dims[0]
@@ -670,7 +671,7 @@ def filter_factors(s, reg, method="tikhonov", *, device=None, dtype=None, **opti
     out = xr.DataArray(to_numpy(f), dims=("reg", dim), coords={"reg": reg_arr, **coords}, name="filter_factors")
     for name, t in native.items():
         out.coords[name] = ("reg", to_numpy(t.reshape(-1)))
-    out.attrs.update(long_name="filter factor h(s, reg)", method=core.method_name(method),
+    out.attrs.update(long_name="filter factor h(s, reg)", method=spectral.method_name(method),
                      **tensor_attrs(s_t))
     if np.ndim(raw(reg)) == 0:
         out = out.squeeze("reg", drop=False)

@@ -68,7 +68,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..core import filtering as core_filtering
+from ..core import spectral
 from ..core import fourier as core
 from ..core.checks import check_memory, check_reg, itemsize
 from ._apply import FREQ_PREFIX as PREFIX
@@ -1254,7 +1254,7 @@ def _fourier_regularize(
     # lowpass: s = 1/|k|^2, so the mean (k = 0) has s huge and always passes
     weights = k_sq.clamp_min(torch.finfo(dt).tiny) if lowpass else core.sobolev_weights(k_sq, float(sobolev))
     s = (1 if transfer is None else transfer.real**2 + transfer.imag**2) / weights
-    f, native = core_filtering.filter_factors(s.reshape(K), torch.as_tensor(reg_arr, dtype=dt, device=dev), method, **method_options)
+    f, native = spectral.filter_factors(s.reshape(K), torch.as_tensor(reg_arr, dtype=dt, device=dev), method, **method_options)
 
     inputs, in_dims = [da], [dims]
     if x_true is not None:
@@ -1302,8 +1302,8 @@ def _fourier_regularize(
     ds["sigma"].attrs["long_name"] = "sqrt of the filter's argument: |a_k| / mu_k"
     ds["reg"].attrs["long_name"] = "regularization strength"
     return finish(
-        ds, reg=reg, solution="estimate", method=core_filtering.method_name(method), penalty=penalty, device=dev,
-        dtype=dt, conventions=core_filtering.CONVENTIONS
+        ds, reg=reg, solution="estimate", method=spectral.method_name(method), penalty=penalty, device=dev,
+        dtype=dt, conventions=spectral.CONVENTIONS
         + "; Fourier: unitary DFT along " + ", ".join(map(str, dims)) + ", angular k = 2 pi freq",
     )
 

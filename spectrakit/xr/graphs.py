@@ -68,7 +68,7 @@ import scipy.sparse as sp
 import torch
 import xarray as xr
 
-from ..core import filtering as core_filtering
+from ..core import spectral
 from ..core import graphs as G
 from ..core.checks import check_finite, check_int, check_memory, check_reg, itemsize
 from ._apply import (
@@ -1235,7 +1235,7 @@ def graph_filter(
         what=f"filtered signals for {R} reg value(s) x {c} column(s) of a {n}-node graph",
         alternative="Use fewer reg values or filter the extra dims in chunks.",
     )
-    attrs = {"solution": "estimate", "method": core_filtering.method_name(method), "kind": kind,
+    attrs = {"solution": "estimate", "method": spectral.method_name(method), "kind": kind,
              "q": (0.25 if q is None else float(q)) if magnetic else None,
              "order": "exact" if order is None else order, "filter_order": options.get("order")}
     if method == "heat":

@@ -113,7 +113,7 @@ def kernel_path(
     y : (n,) or (B, n) targets.
     reg : scalar or 1-D grid, ``>= 0``.
     K_test : (m, n) kernel between test and training points, optional.
-    method, **method_options : a filter of :func:`spectrakit.core.filtering.filter_factors`.
+    method, **method_options : a filter of :func:`spectrakit.core.spectral.filter_factors`.
     basis : a :class:`SpectralBasis` of kind "kernel" from an earlier call or
         :func:`spectrakit.core.filtering.kernel_basis`.
     criteria : compute every criterion (False: only ``residual_norm`` and ``solution_norm``).

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..checks import check_finite, check_real
-from ..filtering import filter_factors
+from ..spectral import filter_factors
 from ..threads import single_thread_if_small
 from ._common import _check_choice, _check_dense_memory, _check_int, _size
 from .construction import adjacency
