@@ -2,14 +2,17 @@
 error handling and the Python API) and the figure helpers (the explorers' figure style and
 the parameter-choice criteria figure).
 
-An explorer drives one GUI-free session. Every control change goes through one
-:class:`~spectrakit.widgets._controls.Coalescer`; applying a change computes the session's
-answer, redraws the figures in place, lets the controls follow the applied state and
-writes the status line. An error shows in the status line, and the controls go back to
-what the figures show.
+An explorer drives one GUI-free session through its public methods only (the session
+contract of :mod:`spectrakit.tuning._session`; widgets never import core). Every control
+change goes through one :class:`~spectrakit.widgets._controls.Coalescer`;
+:meth:`ExplorerBase._apply` applies it the same way for every explorer: the session's
+path for the new settings (cached) and its choices, then ``session.apply`` (solve and
+commit, atomic), then the figures are redrawn in place, the controls follow the applied
+state and the status line is written. An error shows in the status line; the session and
+the figures stay as they were, so nothing needs restoring.
 
-Generic on purpose (nothing capability-specific): the filtering and Fourier explorers
-inherit it, and the graph and training explorers are meant to.
+Generic on purpose (nothing capability-specific): the filtering, Fourier, graph-filter
+and learning-curve explorers inherit it.
 """
 
 from __future__ import annotations

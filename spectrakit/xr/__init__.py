@@ -1,4 +1,12 @@
-"""xarray layer: labelled inputs in, numpy-backed xarray results out."""
+"""xarray layer: labelled inputs in, numpy-backed xarray results out.
+
+One module per capability (filtering, fourier, graphs, curves, dynamics, weights,
+representations, implicit), all through one bridge, :mod:`spectrakit.xr._apply`: tensor
+conversions, the ``apply_ufunc`` wrapper (dask-backed inputs run lazily, block by block,
+over chunked non-core dims) and ``finish`` (attrs, the scalar-``reg`` squeeze). The
+``.spectral`` accessor (:mod:`spectrakit.xr.accessor`) is generated from
+:mod:`spectrakit._registry`.
+"""
 
 from . import accessor  # noqa: F401  (registers .spectral)
 from .curves import __all__ as _curves_all
