@@ -296,7 +296,8 @@ def finish(result, *, reg=None, method=None, device=None, dtype=None, **attrs):
     name, then ``attrs``; None values are not set) and the scalar-``reg`` squeeze.
 
     ``reg`` is the caller's argument: a scalar removes the ``reg`` dim (kept as a scalar
-    coordinate) and records its value in ``attrs["reg"]``, so a scalar gives the same
+    coordinate; a caller may build the result without it, which is cheaper) and records its
+    value in ``attrs["reg"]``, so a scalar gives the same
     Dataset as a grid, without the dim. ``result`` is updated in place (build it in the
     caller, never pass a user's object) and returned, squeezed.
 
@@ -308,9 +309,10 @@ def finish(result, *, reg=None, method=None, device=None, dtype=None, **attrs):
     named = {"method": method, "device": None if device is None else str(device),
              "dtype": None if dtype is None else dtype_name(dtype), **attrs}
     result.attrs.update({k: v for k, v in named.items() if v is not None})
-    if reg is not None and is_scalar(reg) and "reg" in result.dims:
-        result = result.squeeze("reg", drop=False)
-        result.attrs["reg"] = float(result["reg"].values)
+    if reg is not None and is_scalar(reg):
+        if "reg" in result.dims:
+            result = result.squeeze("reg", drop=False)
+        result.attrs["reg"] = float(result["reg"].values) if "reg" in result.coords else float(raw(reg))
     return result
 
 

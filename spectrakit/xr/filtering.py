@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -98,6 +99,10 @@ class FilteringProblem:
     def mode_coords(self) -> dict:
         """``mode`` (0-based), ``s`` the filter's argument (sigma**2; the kernel's
         eigenvalue) and ``sigma`` its square root (the singular value) on it."""
+        return dict(self._mode_coords)
+
+    @cached_property
+    def _mode_coords(self) -> dict:  # computed once: every slider move labels with it
         s = to_numpy(self.basis.s)
         return {"mode": np.arange(s.shape[0]), "s": ("mode", s), "sigma": ("mode", np.sqrt(s))}
 
@@ -290,6 +295,17 @@ def to_dataset(
     return _label_path(problem, data_vars, reg_arr, f, native, method, scalar=scalar, extra_coords=extra_coords)
 
 
+def _without_reg(value):
+    """A ``(dims, array)`` pair (or a DataArray) with its leading ``reg`` dim (of size 1) dropped."""
+    if isinstance(value, tuple):
+        dims = (value[0],) if isinstance(value[0], str) else tuple(value[0])
+        if dims[:1] == ("reg",):
+            return (dims[1:], value[1][0], *value[2:])
+    if isinstance(value, xr.DataArray) and value.dims[:1] == ("reg",):
+        return value.isel(reg=0, drop=True)
+    return value
+
+
 def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, method, *, scalar: bool,
                 extra_coords=None) -> xr.Dataset:
     """The path's Dataset from its per-rhs variables (numpy ``(dims, array)`` pairs or
@@ -299,6 +315,9 @@ def _label_path(problem: FilteringProblem, data_vars: dict, reg_arr, f, native, 
               **(extra_coords or {})}
     for name, t in native.items():
         coords[name] = ("reg", to_numpy(t))
+    if scalar:  # one reg (a slider move): built without the reg dim, not squeezed afterwards
+        data_vars = {name: _without_reg(v) for name, v in data_vars.items()}
+        coords = {name: float(reg_arr[0]) if name == "reg" else _without_reg(v) for name, v in coords.items()}
     ds = xr.Dataset(data_vars, coords=coords)
     for name, var in ds.data_vars.items():
         var.attrs["long_name"] = _LONG_NAMES.get(name, name)
