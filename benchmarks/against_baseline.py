@@ -2,7 +2,8 @@
 
 Times, in child processes that alternate between this checkout and ``--baseline`` (another
 checkout, e.g. ``git worktree add /tmp/before <commit>``), what a user waits for on the
-three live capabilities, each the median of ``--runs`` calls after a warm-up:
+three live capabilities, each the median of ``--runs`` runs after a warm-up (a slider-move
+run averages 50 moves, 10 for the image; a path run is one call):
 
 * filtering: ``RegularizationSession.update(reg=...)`` (a slider move) and
   ``spectrakit.regularize`` over 201 reg values (the path), shaw(n=400);
@@ -38,11 +39,17 @@ runs = int(sys.argv[2])
 import spectrakit
 from spectrakit import tuning
 
-def median_s(fn):
-    fn()
+def median_s(fn, calls=1):
+    # a run is `calls` calls (a slider move is sub-millisecond: one call is mostly timer and
+    # scheduler noise); the time per call, median over the runs
+    for _ in range(calls):
+        fn()
     times = []
     for _ in range(runs):
-        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter() - t0) / calls)
     return statistics.median(times)
 
 out, answers = {}, {}
@@ -50,7 +57,7 @@ out, answers = {}, {}
 ds = spectrakit.datasets.shaw(400, noise=1e-3, seed=0)
 sess = tuning.RegularizationSession.from_problem(ds, device="cpu")
 regs = iter(np.geomspace(1e-8, 1e-1, 10_000))
-out["filtering update"] = median_s(lambda: sess.update(reg=float(next(regs))))
+out["filtering update"] = median_s(lambda: sess.update(reg=float(next(regs))), calls=50)
 grid = np.logspace(-12, 1, 201)
 out["filtering path"] = median_s(lambda: spectrakit.regularize(ds["A"], ds["b"], reg=grid, device="cpu"))
 answers["filtering"] = sess.update(reg=1e-4)["x"].values
@@ -60,7 +67,7 @@ img = xr.DataArray(rng.standard_normal((512, 512)), dims=("y", "x"),
                    coords={"y": np.arange(512.0), "x": np.arange(512.0)})
 fs = tuning.SpectrumSession(img, ("y", "x"), sobolev=1.0, device="cpu")
 regs = iter(np.geomspace(1e-3, 1e1, 10_000))
-out["fourier update"] = median_s(lambda: fs.update(reg=float(next(regs))))
+out["fourier update"] = median_s(lambda: fs.update(reg=float(next(regs))), calls=10)
 sig = xr.DataArray(rng.standard_normal((64, 4096)), dims=("ch", "time"), coords={"time": np.arange(4096) * 0.01})
 fgrid = np.logspace(-6, 2, 41)
 out["fourier path"] = median_s(lambda: spectrakit.smooth(sig, "time", reg=fgrid, device="cpu"))
@@ -71,7 +78,7 @@ clean = np.sin(3 * X[:, 0]) + X[:, 1]
 y = clean + 0.3 * rng.standard_normal(600)
 gs = tuning.GraphFilterSession(X, y, clean=clean, k=10, device="cpu")
 regs = iter(np.geomspace(1e-2, 1e1, 10_000))
-out["graphs update"] = median_s(lambda: gs.update(reg=float(next(regs))))
+out["graphs update"] = median_s(lambda: gs.update(reg=float(next(regs))), calls=50)
 def graph_path():
     s = tuning.GraphFilterSession(X, y, clean=clean, k=10, reg=1.0, device="cpu")
     return s.path

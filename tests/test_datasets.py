@@ -84,11 +84,11 @@ def test_layout_dims_coords_attrs(case):
     ds = make(case, seed=3)
     assert isinstance(ds, xr.Dataset)
     assert set(ds.data_vars) == {"A", "b", "b_exact", "x_true"}
-    assert ds.A.dims == ("s", "t")
-    assert ds.b.dims == ds.b_exact.dims == ("s",)
+    assert ds.A.dims == ("obs", "t")
+    assert ds.b.dims == ds.b_exact.dims == ("obs",)
     assert ds.x_true.dims == ("t",)
     assert ds.A.shape == (n, n)
-    for dim in ("s", "t"):
+    for dim in ("obs", "t"):
         assert dim in ds.coords and ds[dim].size == n
         assert np.all(np.diff(ds[dim].values) > 0)
         assert ds[dim].attrs["long_name"]
@@ -250,23 +250,23 @@ def baart_g_galerkin(n):
 
 # name -> (generator of the dataset at n, reference rhs from the dataset and n, sizes)
 CONVERGENCE = {
-    "shaw": (lambda n: shaw(n), lambda ds, n: shaw_g(ds.s.values), (32, 64)),
+    "shaw": (lambda n: shaw(n), lambda ds, n: shaw_g(ds.obs.values), (32, 64)),
     "deriv2-2": (lambda n: deriv2(n, example=2), lambda ds, n: galerkin_rhs(deriv2_g(2), 0, 1, n), (32, 64)),
     "deriv2-3": (lambda n: deriv2(n, example=3), lambda ds, n: galerkin_rhs(deriv2_g(3), 0, 1, n), (32, 64)),
     "phillips": (lambda n: phillips(n), lambda ds, n: galerkin_rhs(phillips_g, -6, 6, n), (32, 64)),
     "baart": (lambda n: baart(n), lambda ds, n: baart_g_galerkin(n), (32, 64)),
     "foxgood": (
         lambda n: foxgood(n),
-        lambda ds, n: ((1 + ds.s.values**2) ** 1.5 - ds.s.values**3) / 3,
+        lambda ds, n: ((1 + ds.obs.values**2) ** 1.5 - ds.obs.values**3) / 3,
         (32, 64),
     ),
-    "heat": (lambda n: heat(n), lambda ds, n: heat_g(ds.s.values), (80, 160)),
-    "gravity-1": (lambda n: gravity(n, example=1), lambda ds, n: gravity_g(ds.s.values, 1), (48, 96)),
-    "gravity-2": (lambda n: gravity(n, example=2), lambda ds, n: gravity_g(ds.s.values, 2), (48, 96)),
+    "heat": (lambda n: heat(n), lambda ds, n: heat_g(ds.obs.values), (80, 160)),
+    "gravity-1": (lambda n: gravity(n, example=1), lambda ds, n: gravity_g(ds.obs.values, 1), (48, 96)),
+    "gravity-2": (lambda n: gravity(n, example=2), lambda ds, n: gravity_g(ds.obs.values, 2), (48, 96)),
     # n a multiple of 3: the jump of f at 1/3 falls on a cell edge
-    "gravity-3": (lambda n: gravity(n, example=3), lambda ds, n: gravity_g(ds.s.values, 3), (48, 96)),
+    "gravity-3": (lambda n: gravity(n, example=3), lambda ds, n: gravity_g(ds.obs.values, 3), (48, 96)),
     # n a multiple of 20: the four jumps fall on cell edges
-    "deblur1d": (lambda n: deblur1d(n, width=0.03), lambda ds, n: deblur_g(ds.s.values, 0.03), (80, 160)),
+    "deblur1d": (lambda n: deblur1d(n, width=0.03), lambda ds, n: deblur_g(ds.obs.values, 0.03), (80, 160)),
 }
 
 
@@ -339,13 +339,13 @@ def test_deriv2_matrix_is_galerkin_of_the_green_function():
 def test_symmetric_matrices(ds):
     A = ds.A.values
     np.testing.assert_allclose(A, A.T, rtol=0, atol=1e-15 * np.abs(A).max())
-    np.testing.assert_array_equal(ds.s.values, ds.t.values)
+    np.testing.assert_array_equal(ds.obs.values, ds.t.values)
 
 
 def test_not_symmetric_when_grids_differ():
     g = gravity(32, a=-0.5, b=0.5)
     assert not np.allclose(g.A.values, g.A.values.T)
-    assert g.s.values[0] == pytest.approx(-0.5 + 1 / 64) and g.s.values[-1] == pytest.approx(0.5 - 1 / 64)
+    assert g.obs.values[0] == pytest.approx(-0.5 + 1 / 64) and g.obs.values[-1] == pytest.approx(0.5 - 1 / 64)
     assert not np.allclose(baart(32).A.values, baart(32).A.values.T)
 
 
@@ -368,13 +368,13 @@ def test_phillips_band_and_heat_triangle():
 
 def test_coordinates():
     ds = shaw(16)
-    assert ds.s.attrs["units"] == "rad"
+    assert ds.obs.attrs["units"] == "rad"
     np.testing.assert_allclose(ds.t.values, -np.pi / 2 + np.pi / 16 * (np.arange(16) + 0.5))
     ds = heat(10)
-    np.testing.assert_allclose(ds.s.values, np.arange(1, 11) / 10)  # b at the cell ends
+    np.testing.assert_allclose(ds.obs.values, np.arange(1, 11) / 10)  # b at the cell ends
     np.testing.assert_allclose(ds.t.values, (np.arange(10) + 0.5) / 10)  # x at the midpoints
     ds = baart(8)
-    np.testing.assert_allclose(ds.s.values, np.pi / 16 * (np.arange(8) + 0.5))
+    np.testing.assert_allclose(ds.obs.values, np.pi / 16 * (np.arange(8) + 0.5))
     np.testing.assert_allclose(ds.t.values, np.pi / 8 * (np.arange(8) + 0.5))
     ds = phillips(8)
     np.testing.assert_allclose(ds.t.values, -6 + 1.5 * (np.arange(8) + 0.5))

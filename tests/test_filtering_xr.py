@@ -312,11 +312,11 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match="reg"):
         spectrakit.regularize(A, b, reg=np.nan, device="cpu")
     with pytest.raises(ValueError, match="share exactly one dim"):
-        spectrakit.regularize(A, b.rename(s="u"), reg=1e-3, device="cpu")
+        spectrakit.regularize(A, b.rename(obs="u"), reg=1e-3, device="cpu")
     with pytest.raises(ValueError, match="A must be 2-D"):
         spectrakit.regularize(b, b, reg=1e-3, device="cpu")
     with pytest.raises(ValueError, match="row dim"):
-        spectrakit.regularize(A, b.isel(s=slice(0, 10)), reg=1e-3, device="cpu")
+        spectrakit.regularize(A, b.isel(obs=slice(0, 10)), reg=1e-3, device="cpu")
     with pytest.raises(ValueError, match="x_true"):
         spectrakit.regularize(A, b, reg=1e-3, x_true=np.ones(3), device="cpu")
     with pytest.raises(ValueError, match="noise_norm"):

@@ -6,7 +6,7 @@ dim) and ``x_true`` (column dim), coordinates on both dims, and attrs ``problem`
 ``noise``, ``seed``, ``noise_norm = ||b - b_exact||``, ``description`` and ``reference``.
 The noise is relative: ``||b - b_exact|| = noise * ||b_exact||``.
 
-Linear inverse problems (dims ``("s", "t")``; Hansen's Regularization Tools):
+Linear inverse problems (dims ``("obs", "t")``: data at Hansen's points s, solution at t; Regularization Tools):
 :func:`shaw`, :func:`deriv2`, :func:`phillips`, :func:`baart`, :func:`foxgood`,
 :func:`heat`, :func:`gravity`, and :func:`deblur1d` (1-D Gaussian blur).
 

@@ -8,7 +8,7 @@ with the rule Regularization Tools uses for it (midpoint quadrature or a Galerki
 with orthonormal box functions), written here from the published formulas. Every
 generator returns the same layout:
 
-``A`` (dims ``("s", "t")``)
+``A`` (dims ``("obs", "t")``: the data at Hansen's points ``s``, the solution at ``t``)
     the discretized kernel; it maps ``x_true(t)`` to ``b_exact(s)``.
 ``x_true`` (``t``), ``b_exact = A @ x_true`` (``s``), ``b = b_exact + e`` (``s``)
     with Gaussian ``e`` from ``numpy.random.default_rng(seed)`` scaled to
@@ -80,7 +80,7 @@ def _finish(problem, A, x_true, s, t, s_attrs, t_attrs, noise, seed, **kw) -> xr
         problem=problem,
         A=A,
         x_true=x_true,
-        row=("s", s, s_attrs),
+        row=("obs", s, s_attrs),
         col=("t", t, t_attrs),
         noise=noise,
         seed=seed,
@@ -129,7 +129,7 @@ def shaw(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Dataset:
     >>> ds.A.shape
     (32, 32)
     >>> ds.A.dims
-    ('s', 't')
+    ('obs', 't')
     """
     n = check_int(n, "n", multiple_of=2, why=" for shaw (as in Regularization Tools)")
     noise = check_noise(noise)
@@ -365,7 +365,7 @@ def baart(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Dataset:
     >>> ds = baart(32)
     >>> ds.A.shape
     (32, 32)
-    >>> float(ds.s.max()) < float(ds.t.max())
+    >>> float(ds.obs.max()) < float(ds.t.max())
     True
     """
     n = check_int(n, "n", multiple_of=2, why=" for baart (as in Regularization Tools)")
