@@ -119,7 +119,7 @@ def main() -> None:
         print(f"round {r + 1}/{args.rounds} done", flush=True)
     base = np.load(args.out / "against_baseline.npz")
     this = np.load(args.out / "against_this.npz")
-    print(f"\nmedian of {args.runs} calls, median over {args.rounds} interleaved rounds, {args.threads} thread(s)")
+    print(f"\nmedian of {args.runs} runs, median over {args.rounds} interleaved rounds, {args.threads} thread(s)")
     print(f"{'case':<24}{'baseline ms':>13}{'this ms':>10}{'this/baseline':>15}")
     summary = {}
     for name in times["this"]:

@@ -1,7 +1,10 @@
-"""The explorer contract, checked on every slider-driven explorer (the streaming training
-explorers have theirs in test_widgets_controls.py): ``set`` then ``flush`` changes the
-figure data; a value the session refuses shows in the status line and changes no figure;
-a later good value recovers."""
+"""The explorer contract, checked on every explorer.
+
+Slider-driven explorers: ``set`` then ``flush`` changes the figure data; a value the
+session refuses shows in the status line and changes no figure; a later good value
+recovers. Streaming training explorers: ``set`` then ``flush`` then training moves the
+figures; a failing step shows in the status line and changes no figure; the next run
+recovers."""
 
 from __future__ import annotations
 
@@ -66,9 +69,44 @@ def _all_subclasses(cls):
         yield from _all_subclasses(sub)
 
 
-def test_every_slider_explorer_is_covered():
+def _training():
+    x = np.arange(64) / 64
+    s = spectrakit.tuning.TrainingSession(x, np.sin(2 * np.pi * x), hidden=(16,), lr=0.05, optimizer="gd",
+                                          device="cpu", seed=0)
+    return widgets.TrainingExplorer(s, chunk=5, max_steps=400, interval_s=0.0), dict(lr=0.02)
+
+
+def _weights():
+    s = spectrakit.tuning.WeightSession(hidden=(8, 8), n=32, n_test=16, tasks=2, steps_per_task=10, lr=3e-2,
+                                        spectrum_every=2, device="cpu", seed=0)
+    return widgets.WeightExplorer(s, chunk=5, interval_s=0.0, throttle_s=0.0), dict(lr=0.02)
+
+
+def _representations():
+    s = spectrakit.tuning.RepresentationSession(n=128, d_in=8, d_out=4, device="cpu", seed=0)
+    return widgets.RepresentationExplorer(s, chunk=5, max_steps=1000, interval_s=0.0), dict(lr=0.02)
+
+
+def _implicit():
+    s = spectrakit.tuning.ImplicitSession(device="cpu")
+    return widgets.ImplicitExplorer(s, chunk=10, max_steps=1000, interval_s=0.0, throttle_s=0.0), dict(lr=0.02)
+
+
+STREAMING = {
+    "TrainingExplorer": _training,
+    "WeightExplorer": _weights,
+    "RepresentationExplorer": _representations,
+    "ImplicitExplorer": _implicit,
+}
+
+
+def test_every_explorer_is_covered():
+    from spectrakit.widgets._streaming import StreamingExplorer
+
     names = {c.__name__ for c in _all_subclasses(ExplorerBase)} | {"GraphSpectrumExplorer"}
     assert names == set(CASES)
+    assert {c.__name__ for c in _all_subclasses(StreamingExplorer)} == set(STREAMING)
+    assert set(widgets.__all__) >= set(CASES) | set(STREAMING)
 
 
 def _figure_data(ex) -> str:
@@ -103,3 +141,28 @@ def test_set_flush_error_and_recovery(name, monkeypatch):
     ex.flush()
     assert ex.error is None and "refused" not in ex.status.value
     assert _figure_data(ex) != moved
+
+
+@pytest.mark.parametrize("name", list(STREAMING))
+def test_streaming_set_train_error_and_recovery(name, monkeypatch):
+    ex, change = STREAMING[name]()
+    assert ex.error is None
+    before = _figure_data(ex)
+    ex.set(**change)
+    ex.flush()
+    assert ex.error is None and ex.lr == change["lr"]
+    ex.run(10)
+    moved = _figure_data(ex)
+    assert moved != before and ex.session.step == 10
+
+    def refuse(*args, **kwargs):
+        raise ValueError("the step refused to train")
+
+    monkeypatch.setattr(ex.session, "_advance", refuse)
+    with pytest.raises(ValueError, match="refused"):
+        ex.run(10)
+    assert "refused" in ex.error and "refused" in ex.status.value and "#c62828" in ex.status.value
+    assert _figure_data(ex) == moved and ex.session.step == 10  # the figures show the state trained
+    monkeypatch.undo()
+    ex.run(10)
+    assert ex.error is None and ex.session.step == 20 and _figure_data(ex) != moved
