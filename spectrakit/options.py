@@ -23,6 +23,21 @@ _DTYPES = {
 }
 
 
+def as_device(device, *, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device``, or a ValueError naming ``name`` with the kinds
+    spectrakit computes on (torch's own error lists every backend it was built with)."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"{name} must be a torch.device or its name ('cpu', 'cuda', 'cuda:1'); got {device!r}.")
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"{name}={device!r} is not a device: use 'cpu', 'cuda' or 'cuda:<index>' (or 'mps')."
+        ) from None
+
+
 def _as_dtype(dtype, *, name="dtype"):
     if dtype is None:
         return None
@@ -71,7 +86,7 @@ class set_options(contextlib.ContextDecorator):
         if "dtype" in kwargs:
             kwargs["dtype"] = _as_dtype(kwargs["dtype"])
         if kwargs.get("device") is not None:
-            kwargs["device"] = str(torch.device(kwargs["device"]))
+            kwargs["device"] = str(as_device(kwargs["device"]))
         self._old = dict(_OPTIONS)
         _OPTIONS.update(kwargs)
 
@@ -92,7 +107,7 @@ def get_options() -> dict:
 def resolve_device(device=None, *tensors) -> torch.device:
     """The device to compute on, by DESIGN.md's precedence."""
     if device is not None:
-        return torch.device(device)
+        return as_device(device)
     for t in tensors:
         if isinstance(t, torch.Tensor):
             return t.device
@@ -100,7 +115,7 @@ def resolve_device(device=None, *tensors) -> torch.device:
         return torch.device(_OPTIONS["device"])
     env = os.environ.get("SPECTRAKIT_DEVICE")
     if env:
-        return torch.device(env)
+        return as_device(env, name="SPECTRAKIT_DEVICE")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

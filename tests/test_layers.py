@@ -390,6 +390,7 @@ CROSS_CUTTING = {
     "test_layers.py", "test_registry.py", "test_contract_sessions.py", "test_contract_explorers.py",
     "test_docstrings.py", "test_readme.py", "test_binder.py", "test_notebooks_meta.py", "test_checks.py",
     "test_datasets.py", "test_datasets_real.py", "test_dask_distributed.py", "test_widgets_controls.py",
+    "test_input_contract.py",
 }
 _TEST_NAME = re.compile(rf"test_({'|'.join(CAPABILITIES)})_(core|xr|session|widget)(_[a-z0-9_]+)?\.py")
 

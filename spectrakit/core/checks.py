@@ -116,10 +116,38 @@ def check_finite(value, name: str) -> None:
         )
 
 
+def reg_count(reg) -> int:
+    """How many values ``reg`` holds (a scalar, a sequence, an array, a DataArray or a
+    tensor), read without converting it: sizes are checked before values."""
+    if isinstance(reg, torch.Tensor):
+        return int(reg.numel())
+    data = getattr(reg, "data", None) if not isinstance(reg, np.ndarray) else reg
+    if isinstance(data, torch.Tensor):
+        return int(data.numel())
+    return int(np.size(reg))
+
+
 def check_reg(reg, name: str = "reg") -> np.ndarray:
-    """Return ``reg`` as a new 1-D float64 array after checking it is finite and >= 0."""
+    """Return ``reg`` as a new 1-D float64 array after checking it is finite and >= 0.
+
+    Accepted: a real scalar, a list or tuple, a numpy array, a DataArray or a torch tensor
+    of real numbers. Refused by name: bools (``reg=True`` is not a strength of 1), strings
+    and complex numbers (TypeError), NaN, inf, negative values and more than one dim
+    (ValueError).
+
+    >>> check_reg([0.0, 1e-3]).tolist()
+    [0.0, 0.001]
+    >>> check_reg(True)
+    Traceback (most recent call last):
+    ...
+    TypeError: reg must be real numbers (a regularization strength or a grid of them); got True.
+    """
+    data = reg.detach().cpu() if isinstance(reg, torch.Tensor) else getattr(reg, "values", reg)
+    raw_arr = np.asarray(data.numpy() if isinstance(data, torch.Tensor) else data)
+    if raw_arr.dtype == bool or raw_arr.dtype.kind not in "iuf" or isinstance(reg, bool):
+        raise TypeError(f"{name} must be real numbers (a regularization strength or a grid of them); got {reg!r}.")
     # a copy: the grid is kept in results, and it may be a read-only view of the caller's
-    arr = np.array(reg.detach().cpu() if isinstance(reg, torch.Tensor) else reg, dtype=float)
+    arr = np.array(raw_arr, dtype=float)
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D grid; got shape {arr.shape}.")
     arr = np.atleast_1d(arr)

@@ -185,8 +185,25 @@ def _symmetric_eigh(K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.linalg.eigh(S)
 
 
-def kernel_basis(K: torch.Tensor) -> SpectralBasis:
+#: how far below zero a kernel's smallest eigenvalue may lie, in units of the dtype's eps
+#: times n times the largest eigenvalue (the round-off of a symmetric eigendecomposition)
+KERNEL_PSD_TOL = 1e3
+#: how asymmetric a kernel may be, relative to max |K|, in units of the dtype's eps (at
+#: least 1e-12: float64 round-off of a kernel computed entry by entry)
+KERNEL_SYMMETRY_TOL = 100
+
+
+def kernel_basis(K: torch.Tensor, *, symmetrize: str | None = None) -> SpectralBasis:
     """Eigendecomposition of a symmetric positive semi-definite kernel matrix ``K``.
+
+    ``K`` must be symmetric to ``max |K - K^T| <= max(1e-12, 100 eps) max |K|``
+    (:data:`KERNEL_SYMMETRY_TOL`, ``eps`` of K's dtype):
+    an asymmetric matrix is refused, since symmetrizing it would solve another problem;
+    ``symmetrize="mean"`` asks for ``(K + K^T) / 2`` explicitly (the graph API's
+    ``symmetrize`` values: "mean" is the one that keeps a kernel's scale). Its eigenvalues
+    must be ``>= -1000 eps n lambda_max`` (:data:`KERNEL_PSD_TOL`; eigendecomposition
+    round-off): a kernel that is not positive semi-definite is refused, naming the
+    smallest eigenvalue.
 
     ``s`` is the eigenvalue, clipped below at ``eps**2 * s_max`` (zero and negative
     eigenvalues are round-off; keeping them positive gives the right limit
@@ -197,9 +214,24 @@ def kernel_basis(K: torch.Tensor) -> SpectralBasis:
     n = K.shape[0]
     if K.ndim != 2 or K.shape[1] != n:
         raise ValueError(f"K must be a square matrix; got shape {tuple(K.shape)}.")
+    if symmetrize not in (None, "mean"):
+        raise ValueError(f"symmetrize={symmetrize!r} is unknown; choose None (refuse an asymmetric K) or 'mean'.")
     check_svd_memory(n, n, K.dtype, K.device, "K")
+    if symmetrize is None and n:
+        asym, scale = float((K - K.mT).abs().max()), float(K.abs().max())
+        if asym > max(1e-12, KERNEL_SYMMETRY_TOL * torch.finfo(K.dtype).eps) * scale:
+            raise ValueError(
+                f"K is not symmetric (max |K - K^T| = {asym:.3g}, {asym / scale:.2g} of max |K|): a kernel matrix "
+                "is symmetric. Pass symmetrize='mean' to use (K + K^T) / 2."
+            )
     lam, Q = _symmetric_eigh(K)
     lam, Q = lam.flip(0), Q.flip(1)
+    eps = torch.finfo(K.dtype).eps
+    if n and float(lam[-1]) < -KERNEL_PSD_TOL * eps * n * max(float(lam[0]), 0.0) - torch.finfo(K.dtype).tiny:
+        raise ValueError(
+            f"K is not positive semi-definite: its smallest eigenvalue is {float(lam[-1]):.3g} (largest "
+            f"{float(lam[0]):.3g}). A kernel matrix has eigenvalues >= 0; check its sign and its construction."
+        )
     lam = lam.clamp_min(float(lam[0].clamp_min(0)) * torch.finfo(K.dtype).eps ** 2 or torch.finfo(K.dtype).tiny)
     return SpectralBasis(
         U=Q, s=lam, V=Q, scale=safe_inverse(lam), Q0=_empty(n, K), X0=_empty(n, K), kind="kernel"

@@ -202,10 +202,17 @@ def filter_factors(s: torch.Tensor, reg: torch.Tensor, method="tikhonov", **opti
     if callable(method):
         if options:
             raise TypeError(f"a callable method takes no options; got {sorted(options)}.")
-        f = torch.as_tensor(method(sk, reg), dtype=s.dtype, device=s.device)
-        f = torch.broadcast_to(f, (reg.shape[0], s.shape[0]))
+        name = getattr(method, "__name__", "the callable")
+        try:
+            f = torch.as_tensor(method(sk, reg), dtype=s.dtype, device=s.device)
+            f = torch.broadcast_to(f, (reg.shape[0], s.shape[0]))
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"method: the callable filter {name} must return factors broadcastable to (len(reg), len(s)) = "
+                f"({reg.shape[0]}, {s.shape[0]}) from s of shape (1, k) and reg of shape (R, 1) ({exc})."
+            ) from None
         if not torch.isfinite(f).all():
-            raise ValueError("method: the callable filter returned non-finite factors.")
+            raise ValueError(f"method: the callable filter {name} returned non-finite factors.")
         return f, native
     if method not in FILTERS:
         raise ValueError(f"method={method!r} is unknown; choose one of {sorted(FILTERS)} or pass a callable h(s, reg).")

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import xarray as xr
 
-from ..core.checks import check_real as _check_real
+from ..core.checks import check_real
 
 HANSEN_2007 = (
     'P. C. Hansen, "Regularization Tools version 4.0 for Matlab 7.3", '
@@ -23,7 +23,7 @@ HANSEN_2007 = (
 def check_int(value, name: str, *, minimum: int = 2, multiple_of: int = 1, why: str = "") -> int:
     """Return ``value`` as an int after checking it is an integer >= minimum and a multiple."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
+        raise TypeError(
             f"{name} must be an integer (the number of points); got {value!r} of type "
             f"{type(value).__name__}. Pass an int such as {name}=64."
         )
@@ -40,21 +40,12 @@ def check_int(value, name: str, *, minimum: int = 2, multiple_of: int = 1, why: 
     return value
 
 
-def check_real(value, name: str, *, minimum: float | None = 0.0, strict: bool = False) -> float:
-    """:func:`spectrakit.core.checks.check_real`, raising ValueError for a non-number too (as
-    every check of the generators does)."""
-    try:
-        return _check_real(value, name, minimum=minimum, strict=strict)
-    except TypeError as err:
-        raise ValueError(str(err)) from None
-
-
 def check_noise(noise) -> float:
     """Relative noise level: a finite float >= 0."""
     try:
         return check_real(noise, "noise")
-    except ValueError as err:
-        raise ValueError(
+    except (TypeError, ValueError) as err:
+        raise type(err)(
             f"{err} noise is the relative level ||e||/||b_exact||: use noise=0 for exact data "
             "or e.g. noise=0.01 for 1% noise."
         ) from None

@@ -138,7 +138,7 @@ class FilterSession(Session):
 
     def _set_grid(self, reg_grid, default) -> None:
         """``reg_grid`` checked (at least 3 values), or ``default()`` when it is None."""
-        grid = default() if reg_grid is None else check_reg(reg_grid)
+        grid = default() if reg_grid is None else check_reg(reg_grid, "reg_grid")
         if grid.shape[0] < 3:
             raise ValueError("reg_grid needs at least 3 values to score the path.")
         self.reg_grid = grid

@@ -23,6 +23,7 @@ two markers; the path figures are redrawn only when the method or its options ch
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import ipywidgets as widgets
@@ -248,9 +249,14 @@ class RegularizationExplorer(ExplorerBase):
             raise ValueError(f"pass reg or {sorted(native)[0]} (which sets reg), not both.")
         if reg is not None:
             reg = self._check_reg(reg)
-        for name, value in native.items():
+        # every value is checked before any control moves: a refused set changes nothing
+        for name, value in list(native.items()):
             control = self.controls[name]
-            value = int(value)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an integer; got {value!r}.")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1; got {value}.")
+            value = native[name] = int(value)
             if name != "n_iter" and not control.min <= value <= control.max:
                 raise ValueError(f"{name} must be in [{control.min}, {control.max}]; got {value}.")
         if method is not None:
@@ -259,10 +265,10 @@ class RegularizationExplorer(ExplorerBase):
             self._coalescer.submit(options=method_options, source="set")
         for name, value in native.items():
             control = self.controls[name]
-            if control.value == int(value):  # no change event: submit as the handler would
-                self._on_native(name, int(value))
+            if control.value == value:  # no change event: submit as the handler would
+                self._on_native(name, value)
             else:
-                control.value = int(value)
+                control.value = value
         if reg is not None:
             self._reg_slider.set(reg)
 

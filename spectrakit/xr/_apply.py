@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..core.checks import check_finite
+from ..core.checks import check_finite, check_real
 from ..options import resolve_device, resolve_dtype
 
 # ----------------------------------------------------------------------------- tensors
@@ -87,12 +87,22 @@ def to_tensor(value, name: str, device, dtype) -> torch.Tensor:
     """
     data = raw(value)
     if isinstance(data, torch.Tensor):
+        if data.is_complex() or data.dtype == torch.bool:
+            raise TypeError(f"{name} must hold real numbers; got a {data.dtype} tensor.")
         t = data.detach()
     else:
         arr = np.asarray(data)
         if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
             raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
-        t = torch.as_tensor(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        if not arr.flags.writeable:
+            # torch warns that writing through such a tensor is undefined; spectrakit never
+            # writes into its inputs, so the shared, read-only memory is safe
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*not writable.*", category=UserWarning)
+                t = torch.as_tensor(arr)
+        else:
+            t = torch.as_tensor(arr)
     check_finite(t, name)
     return t.to(device=device, dtype=dtype)
 
@@ -227,6 +237,8 @@ def axis(da: xr.DataArray, dim: Hashable, spacing_tol: float, label: str, *, tol
     ``tol_is_argument=False``: the caller has no ``spacing_tol`` argument (its tolerance is
     fixed), so the error does not tell the user to raise it.
     """
+    if tol_is_argument:
+        check_real(spacing_tol, "spacing_tol")  # a relative tolerance: finite, >= 0
     n = int(da.sizes[dim])
     if n < 2:
         raise ValueError(f"dim {dim!r} of {label} has {n} sample(s); a spectrum needs at least 2.")

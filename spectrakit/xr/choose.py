@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..core.checks import check_real
+
 __all__ = ["choose"]
 
 
@@ -54,6 +56,11 @@ def choose(path: xr.Dataset, criterion: str, **options) -> float:
     >>> 1e-12 <= spectrakit.choose(path, "gcv") <= 1.0
     True
     """
+    if not isinstance(path, xr.Dataset):
+        raise TypeError(
+            f"path must be an xarray.Dataset over 'reg' (what spectrakit.regularize or smooth returns for a grid); "
+            f"got {type(path).__name__}."
+        )
     if "reg" not in path.dims or path.sizes["reg"] < 2:
         raise ValueError("path needs a grid of at least 2 reg values (a dim 'reg'); pass an array as reg.")
     reg = path["reg"].values
@@ -68,9 +75,7 @@ def choose(path: xr.Dataset, criterion: str, **options) -> float:
         values = _criterion_values(path, "curvature", "compute the path with spectrakit.regularize.").values
         return float(reg[_nanarg(values, np.nanargmax, criterion)])
     if criterion == "discrepancy":
-        tau = options.get("tau", 1.0)
-        if not np.isfinite(tau) or tau < 1:
-            raise ValueError(f"tau must be >= 1 (the safety factor of the discrepancy principle); got {tau!r}.")
+        tau = check_real(options.get("tau", 1.0), "tau", minimum=1.0)  # the discrepancy principle's safety factor
         values = _criterion_values(path, "discrepancy", "pass noise_norm= to spectrakit.regularize.").values
         ok = values <= tau
         if not ok.any():

@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..core import filtering as core
 from ..core import spectral
-from ..core.checks import check_memory, check_reg, itemsize
+from ..core.checks import check_memory, check_reg, itemsize, reg_count
 from ._apply import (
     apply_core,
     block_tensor,
@@ -164,7 +164,8 @@ def _penalty(L, n, dtype, device):
     return to_tensor(L, "L", device, dtype), "matrix"
 
 
-def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False) -> FilteringProblem:
+def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False,
+            symmetrize=None) -> FilteringProblem:
     """Check and convert the inputs and decompose A once (see :func:`regularize`)."""
     a_dims, b_dims, row, col = _resolve_dims(A, b)
     device, dtype = compute_settings(device, dtype, A, b)
@@ -197,7 +198,7 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
     if kernel:
         if L is not None:
             raise ValueError("L: a penalty operator is not supported with a kernel; the kernel is the penalty.")
-        basis, penalty = core.kernel_basis(A_t), "kernel"
+        basis, penalty = core.kernel_basis(A_t, symmetrize=symmetrize), "kernel"
     else:
         L_t, penalty = _penalty(L, n, dtype, device)
         basis = core.svd_basis(A_t) if L_t is None else core.general_form_basis(A_t, L_t)
@@ -263,7 +264,7 @@ def _check_path_memory(problem: FilteringProblem, n_reg: int, B: int | None = No
 
 def path_tensors(problem: FilteringProblem, reg, method="tikhonov", *, criteria=True, **method_options):
     """Factors, native parameter, solutions and (optionally) every criterion for ``reg``."""
-    n_reg = int(np.size(raw(reg)))
+    n_reg = reg_count(reg)
     if n_reg > 1:  # (one reg, a slider move, allocates nothing worth asking the device about)
         _check_path_memory(problem, n_reg)  # before looking at the values
     reg_arr = check_reg(reg)
@@ -370,7 +371,7 @@ def _path_block(b, *more, problem, reg, method, options, names, has_x_true, has_
 
 
 def _lazy_path(A, b, *, reg, method, L=None, x_true=None, noise_norm=None, device=None, dtype=None, kernel=False,
-               K_test=None, **method_options) -> xr.Dataset:
+               K_test=None, symmetrize=None, **method_options) -> xr.Dataset:
     """:func:`regularize` (or :func:`regularize_kernel`) for a dask-backed ``b``: A is
     decomposed once, here; the right-hand sides go through the path block by block,
     lazily, through :func:`spectrakit.xr._apply.apply_core`."""
@@ -393,7 +394,7 @@ def _lazy_path(A, b, *, reg, method, L=None, x_true=None, noise_norm=None, devic
     device, dtype = compute_settings(device, dtype, A, b)
     # the decomposition and its labels, on one placeholder right-hand side
     placeholder = xr.DataArray(np.zeros(b.sizes[row]), dims=(row,))
-    problem = prepare(A, placeholder, L=L, device=device, dtype=dtype, kernel=kernel)
+    problem = prepare(A, placeholder, L=L, device=device, dtype=dtype, kernel=kernel, symmetrize=symmetrize)
     n = problem.basis.shape[1]
     reg_arr = check_reg(reg)
     n_reg = reg_arr.shape[0]
@@ -536,14 +537,18 @@ def regularize(
 
 
 def regularize_kernel(
-    K, y, *, reg, K_test=None, method="tikhonov", noise_norm=None, device=None, dtype=None, **method_options
+    K, y, *, reg, K_test=None, method="tikhonov", noise_norm=None, symmetrize=None, device=None, dtype=None,
+    **method_options
 ):
     """Kernel regression along a path of ``reg`` from one eigendecomposition of ``K``.
 
     ``x`` holds the dual coefficients ``alpha`` (fitted values ``K alpha``); for Tikhonov
     ``alpha = (K + reg I)^{-1} y``, scikit-learn's ``KernelRidge(alpha=reg).dual_coef_``.
-    The filters act on the kernel eigenvalues (``s`` on ``mode`` holds their square roots,
-    the singular values of ``K^{1/2}``); criteria as in :func:`regularize`.
+    The filters act on the kernel eigenvalues (``s`` on ``mode``; ``sigma`` holds their
+    square roots, the singular values of ``K^{1/2}``); criteria as in :func:`regularize`.
+    ``K`` must be symmetric and positive semi-definite to round-off
+    (:func:`spectrakit.core.filtering.kernel_basis` says how close): an asymmetric ``K`` is
+    refused unless ``symmetrize="mean"`` asks for ``(K + K^T) / 2``.
 
     ``K_test`` (m test points x n training points; a DataArray shares K's column dim, and
     its other dim names the test points, else ``test``) adds ``prediction = K_test alpha``
@@ -560,8 +565,8 @@ def regularize_kernel(
     """
     if is_dask(y):
         return _lazy_path(K, y, reg=reg, method=method, noise_norm=noise_norm, device=device, dtype=dtype,
-                          kernel=True, K_test=K_test, **method_options)
-    problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True)
+                          kernel=True, K_test=K_test, symmetrize=symmetrize, **method_options)
+    problem = prepare(K, y, noise_norm=noise_norm, device=device, dtype=dtype, kernel=True, symmetrize=symmetrize)
     reg_arr, f, native, x, crit = path_tensors(problem, reg, method, **method_options)
     extra, coords = {}, {}
     if K_test is not None:

@@ -70,7 +70,7 @@ import xarray as xr
 
 from ..core import spectral
 from ..core import fourier as core
-from ..core.checks import check_memory, check_reg, itemsize
+from ..core.checks import check_int, check_memory, check_real, check_reg, itemsize, reg_count
 from ._apply import FREQ_PREFIX as PREFIX
 from ._apply import Axis as _Axis
 from ._apply import apply_core as _apply_core
@@ -341,7 +341,7 @@ def _freq_axis(da: xr.DataArray, fdim: Hashable, label: str, spacing_tol: float,
     sfdim = str(fdim)
     dim = sfdim[len(PREFIX):] if sfdim.startswith(PREFIX) else f"{sfdim}_inverse"
     attrs = dict(da[fdim].attrs) if fdim in da.coords else {}
-    size = int(n) if n is not None else int(attrs.get("direct_size", 2 * (m - 1) if real else m))
+    size = check_int(n, "n", 1) if n is not None else int(attrs.get("direct_size", 2 * (m - 1) if real else m))
     expected = size // 2 + 1 if real else size
     if m != expected:
         raise ValueError(
@@ -568,11 +568,7 @@ def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, defaul
         window = default_window
     n = ax.size
     if isinstance(window, (str, tuple)):
-        if nperseg is None:
-            nperseg = min(256, n)
-        nperseg = int(nperseg)
-        if nperseg < 1:
-            raise ValueError(f"nperseg={nperseg} must be a positive integer.")
+        nperseg = min(256, n) if nperseg is None else check_int(nperseg, "nperseg", 1)
         if nperseg > n:
             warnings.warn(
                 f"nperseg={nperseg} is greater than the {n} samples along {ax.dim!r}; using nperseg={n}.",
@@ -585,13 +581,17 @@ def _segments(ax: _Axis, window, nperseg, noverlap, nfft, default_window, defaul
         window = np.asarray(window.detach().cpu() if isinstance(window, torch.Tensor) else window, dtype=float)
         if window.ndim != 1 or window.shape[0] > n:
             raise ValueError(f"window must be 1-D with at most {n} values (the length of {ax.dim!r}); got shape {window.shape}.")
-        if nperseg is not None and int(nperseg) != window.shape[0]:
+        if not np.isfinite(window).all():
+            raise ValueError("window holds NaN or inf: a window must be finite (it weights every segment).")
+        if not window.any():
+            raise ValueError("window is all zeros: it would weight every sample by 0 (the spectrum is undefined).")
+        if nperseg is not None and check_int(nperseg, "nperseg", 1) != window.shape[0]:
             raise ValueError(f"nperseg={nperseg} differs from the window's length {window.shape[0]}.")
         nperseg = window.shape[0]
-    noverlap = default_noverlap(nperseg) if noverlap is None else int(noverlap)
+    noverlap = default_noverlap(nperseg) if noverlap is None else check_int(noverlap, "noverlap", 0)
     if not 0 <= noverlap < nperseg:
         raise ValueError(f"noverlap={noverlap} must be >= 0 and less than nperseg={nperseg}.")
-    nfft = nperseg if nfft is None else int(nfft)
+    nfft = nperseg if nfft is None else check_int(nfft, "nfft", 1)
     if nfft < nperseg:
         raise ValueError(f"nfft={nfft} must be >= nperseg={nperseg}.")
     return window, nperseg, noverlap, nfft
@@ -626,9 +626,7 @@ def _periodogram_window(window, *, nperseg, noverlap, average):
 def _periodogram_length(ax: _Axis, nfft, window) -> tuple[int, int]:
     """(FFT length, samples used) of a periodogram along ``ax``: a shorter ``nfft``
     truncates the data, as scipy does."""
-    length = ax.size if nfft is None else int(nfft)
-    if length < 1:
-        raise ValueError(f"nfft={nfft} must be a positive integer.")
+    length = ax.size if nfft is None else check_int(nfft, "nfft", 1)
     n = min(ax.size, length)
     if not isinstance(window, (str, tuple)) and np.shape(window) != (n,):
         raise ValueError(f"window must have {n} values (the samples along {ax.dim!r}); got shape {np.shape(window)}.")
@@ -937,7 +935,14 @@ def coherence(
     attrs = {"method": "welch", "window": _window_attr(params["window"]), "detrend": str(detrend or "none"),
              "nperseg": params["nperseg"], "noverlap": params["noverlap"], "nfft": params["nfft"], "device": dev,
              "long_name": "magnitude-squared coherence", "units": "1"}
-    return _finish(result, da, {dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
+    out = _finish(result, da, {dim: (ax.freq_dim,)}, {ax.freq_dim: coord}, attrs)
+    if out.chunks is None and bool(np.isnan(out.values).any()):  # (a lazy result is not read here)
+        warnings.warn(
+            "coherence: obj or other has zero power at some frequencies (a constant signal?), where the "
+            "coherence |Pxy|^2 / (Pxx Pyy) is 0/0: NaN there, as scipy.signal.coherence gives (with its warning).",
+            RuntimeWarning, stacklevel=2,
+        )
+    return out
 
 
 def spectrogram(
@@ -1235,7 +1240,7 @@ def _fourier_regularize(
     dev, dt_name, dt = settings(device, dtype, None)
     shape = tuple(ax.size for ax in axes)
     K = int(np.prod(shape))
-    n_reg = int(np.size(reg))
+    n_reg = reg_count(reg)
     n_signals = int(np.prod([da.sizes[d] for d in other])) if other else 1
     per_block = n_signals if da.chunks is None else max(
         int(np.prod([max(da.chunksizes[d]) for d in other])) if other else 1, 1
@@ -1335,6 +1340,7 @@ def smooth(da, dims=None, *, reg, sobolev=1.0, method="tikhonov", x_true=None, n
     ('reg', 't')
     >>> reg = spectrakit.choose(out, "gcv")
     """
+    sobolev = check_real(sobolev, "sobolev", minimum=None)
     return _fourier_regularize(
         da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", sobolev=sobolev,
         x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype, **method_options,
@@ -1363,6 +1369,7 @@ def deconvolve(da, kernel, dims=None, *, reg, sobolev=0.0, method="tikhonov", x_
     >>> float(out["error_norm"]) < 0.5 * float(np.linalg.norm(blurred - truth))  # sharper than the data
     True
     """
+    sobolev = check_real(sobolev, "sobolev", minimum=None)
     return _fourier_regularize(
         da, dims, reg=reg, method=method, penalty=f"sobolev H^{sobolev:g}", transfer_from=kernel,
         sobolev=sobolev, x_true=x_true, noise_norm=noise_norm, device=device, dtype=dtype, **method_options,

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import available_bytes, check_finite, itemsize
+from ..checks import available_bytes, check_finite, check_real, itemsize
 from ..threads import single_thread_if_small
 from ._common import _check_choice, _check_dense_memory, _check_int, _size, _sort_work
 from .construction import _is_symmetric, adjacency
@@ -348,6 +348,7 @@ def laplacian_eigh(
         )
     _check_choice(solver, "solver", SOLVERS)
     k = _check_k(k, L.shape[0])
+    tol = check_real(tol, "tol", allow_none=True)
     vals, vecs, chosen = _eigh_any(L, k, solver, tol=tol, seed=seed, max_iter=max_iter,
                                    shift_scale=_gershgorin(L))
     return GraphSpectrum(vals, vecs, "custom", chosen)
@@ -422,6 +423,7 @@ def graph_spectrum(
     """
     q = _resolve_kind(kind, q)
     _check_choice(solver, "solver", SOLVERS)
+    tol = check_real(tol, "tol", allow_none=True)
     A = adjacency(W, directed=kind.startswith("magnetic"), device=device, dtype=dtype)
     return _graph_spectrum(A, _check_k(k, A.shape[0]), kind, q, solver, tol, seed, max_iter)
 
