@@ -13,7 +13,11 @@ import os
 
 import torch
 
-_OPTIONS: dict[str, object] = {"device": None, "dtype": None}
+_OPTIONS: dict[str, object] = {"device": None, "dtype": None, "max_memory": None}
+
+#: without ``max_memory``, an allocation may use this fraction of the memory available on
+#: its device when it is checked (the rest is left to the data already there and to the OS)
+MEMORY_FRACTION = 0.8
 
 _DTYPES = {
     "float32": torch.float32,
@@ -68,6 +72,11 @@ class set_options(contextlib.ContextDecorator):
         Where numpy and xarray inputs are computed (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
     dtype : torch.dtype or str, optional
         Precision for numpy and xarray inputs (default float64).
+    max_memory : float, optional
+        The most bytes one computation may ask for. Every entry point estimates what it
+        will allocate before it allocates, and refuses with a ``MemoryError`` (the estimate,
+        the limit and what to do instead) when the estimate passes the limit. Default (None):
+        ``MEMORY_FRACTION`` (0.8) of the memory available on the device at the time.
 
     Examples
     --------
@@ -87,6 +96,11 @@ class set_options(contextlib.ContextDecorator):
             kwargs["dtype"] = _as_dtype(kwargs["dtype"])
         if kwargs.get("device") is not None:
             kwargs["device"] = str(as_device(kwargs["device"]))
+        if kwargs.get("max_memory") is not None:
+            m = kwargs["max_memory"]
+            if isinstance(m, bool) or not isinstance(m, (int, float)) or not (m > 0 and m < float("inf")):
+                raise ValueError(f"max_memory must be a finite number of bytes > 0 (or None); got {m!r}.")
+            kwargs["max_memory"] = float(m)
         self._old = dict(_OPTIONS)
         _OPTIONS.update(kwargs)
 

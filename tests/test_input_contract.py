@@ -173,3 +173,35 @@ def test_read_only_arrays_are_used_without_a_warning_and_untouched(problem):
         sk.regularize(A, b, reg=1e-3, device="cpu")
     np.testing.assert_array_equal(A, keep[0])
     np.testing.assert_array_equal(b, keep[1])
+
+
+# ----------------------------------------------------------------------------- sizes before allocation
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda p: sk.datasets.shaw(10**7), "n"),
+    (lambda p: sk.datasets.ridge_regression(10**6, 10**6), "n and p"),
+    (lambda p: sk.datasets.hyperspectral_cube(10**5, 10**5), "ny, nx and n_bands"),
+    # zero-stride views: the request is huge, the input costs nothing
+    (lambda p: sk.regularize(p["A"].values, np.broadcast_to(p["b"].values[:, None], (32, 10**9)), reg=1e-3,
+                             device="cpu"), "b"),
+    (lambda p: sk.RegularizationSession.from_problem(p, reg_grid=np.broadcast_to(np.ones(1), (10**9,)),
+                                                     device="cpu"), "reg_grid"),
+])
+def test_oversize_requests_are_refused_before_allocating(problem, call, name):
+    with pytest.raises(MemoryError, match=f"^{name}: .*needs about .* over the limit"):
+        call(problem)
+
+
+def test_max_memory_lowers_the_limit_and_is_checked(problem):
+    big = sk.datasets.shaw(400)
+    with sk.set_options(max_memory=2**20):  # 1 MiB: a 400 x 400 SVD needs about 5
+        with pytest.raises(MemoryError, match=r"A: .*over the limit of 1 MiB \(set_options\(max_memory=...\)\)"):
+            sk.regularize(big["A"], big["b"], reg=1e-3, device="cpu")
+        with pytest.raises(MemoryError, match="^n: "):  # the generator refuses before building
+            sk.datasets.shaw(400)
+    sk.regularize(problem["A"], problem["b"], reg=1e-3, device="cpu")  # the default limit again
+    for bad in (0, -1.0, float("inf"), "1GB", True):
+        with pytest.raises(ValueError, match="max_memory"):
+            sk.set_options(max_memory=bad)
+    assert sk.get_options()["max_memory"] is None

@@ -174,14 +174,38 @@ def available_bytes(device: torch.device) -> float:
         return math.inf
 
 
+def memory_limit(device) -> float:
+    """The most bytes one computation may ask for on ``device``: ``set_options(max_memory=...)``
+    when set, else ``MEMORY_FRACTION`` of the memory available there now."""
+    from ..options import MEMORY_FRACTION, get_options
+
+    limit = get_options().get("max_memory")
+    return float(limit) if limit is not None else MEMORY_FRACTION * available_bytes(device)
+
+
 def check_memory(nbytes: float, device, *, name: str, what: str, alternative: str) -> None:
-    """Raise MemoryError before allocating when ``nbytes`` cannot fit on ``device``."""
-    avail = available_bytes(device)
-    if nbytes > avail:
+    """Raise MemoryError before allocating when ``nbytes`` passes :func:`memory_limit`.
+
+    The one estimate every entry point makes before an allocation that grows with an
+    argument; the message names the argument, the estimate, the limit and the alternative.
+    """
+    limit = memory_limit(device)
+    if nbytes > limit:
+        source = "set_options(max_memory=...)" if _max_memory_set() else "80% of the memory available"
         raise MemoryError(
-            f"{name}: {what} needs about {nbytes / _GIB:.3g} GiB on {device}, but only about "
-            f"{avail / _GIB:.3g} GiB is available. {alternative}"
+            f"{name}: {what} needs about {_size(nbytes)} on {device}, over the limit of {_size(limit)} "
+            f"({source}). {alternative}"
         )
+
+
+def _max_memory_set() -> bool:
+    from ..options import get_options
+
+    return get_options().get("max_memory") is not None
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / _GIB:.3g} GiB" if nbytes >= 2**28 else f"{nbytes / 2**20:.3g} MiB"
 
 
 def itemsize(dtype: torch.dtype) -> int:

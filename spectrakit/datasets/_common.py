@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import xarray as xr
 
-from ..core.checks import check_real
+from ..core.checks import check_memory, check_real
 
 HANSEN_2007 = (
     'P. C. Hansen, "Regularization Tools version 4.0 for Matlab 7.3", '
@@ -38,6 +38,20 @@ def check_int(value, name: str, *, minimum: int = 2, multiple_of: int = 1, why: 
             f"Use {name}={lower} or {name}={lower + multiple_of}."
         )
     return value
+
+
+def check_size(*shape: int, name: str = "n", arrays: float = 4.0) -> None:
+    """Refuse a generator's size before anything is built: ``arrays`` float64 arrays of
+    ``shape`` (the matrix, its copies in the Dataset and the work of building it) must fit
+    :func:`spectrakit.core.checks.memory_limit` on the host."""
+    count = 1.0
+    for n in shape:
+        count *= float(n)
+    check_memory(
+        8.0 * arrays * count, "cpu", name=name,
+        what=f"a problem of shape {' x '.join(str(int(n)) for n in shape)} (float64, {arrays:g} arrays of it)",
+        alternative=f"Use a smaller {name}.",
+    )
 
 
 def check_noise(noise) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._common import check_int, check_noise, check_real, resolve_seed
+from ._common import check_int, check_noise, check_real, check_size, resolve_seed
 
 __all__ = ["hyperspectral_cube"]
 
@@ -164,6 +164,7 @@ def hyperspectral_cube(
     ny = check_int(ny, "ny")
     nx = check_int(nx, "nx")
     n_bands = check_int(n_bands, "n_bands")
+    check_size(ny, nx, n_bands, name="ny, nx and n_bands", arrays=6.0)
     k = check_int(n_endmembers, "n_endmembers", minimum=1)
     noise = check_noise(noise)
     length_scale = check_real(length_scale, "length_scale", strict=True)

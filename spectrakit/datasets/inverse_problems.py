@@ -43,6 +43,7 @@ from ._common import (
     check_int,
     check_noise,
     check_real,
+    check_size,
     make_dataset,
     resolve_seed,
 )
@@ -132,6 +133,7 @@ def shaw(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Dataset:
     ('obs', 't')
     """
     n = check_int(n, "n", multiple_of=2, why=" for shaw (as in Regularization Tools)")
+    check_size(n, n)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = np.pi / n
@@ -218,6 +220,7 @@ def deriv2(n: int, *, example: int = 1, noise: float = 0.0, seed: int | None = N
         n, "n", multiple_of=2 if example == 3 else 1,
         why=" for deriv2 example 3 (the kink of f at t = 1/2 must fall on a cell edge)",
     )
+    check_size(n, n)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = 1.0 / n
@@ -293,6 +296,7 @@ def phillips(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Datas
     (32,)
     """
     n = check_int(n, "n", minimum=4, multiple_of=4, why=" for phillips (as in Regularization Tools)")
+    check_size(n, n)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = 12.0 / n
@@ -369,6 +373,7 @@ def baart(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Dataset:
     True
     """
     n = check_int(n, "n", multiple_of=2, why=" for baart (as in Regularization Tools)")
+    check_size(n, n)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     hs, ht = np.pi / (2 * n), np.pi / n
@@ -430,6 +435,7 @@ def foxgood(n: int, *, noise: float = 0.0, seed: int | None = None) -> xr.Datase
     0.01
     """
     n = check_int(n, "n")
+    check_size(n, n)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
     h = 1.0 / n
@@ -504,6 +510,7 @@ def heat(n: int, *, kappa: float = 1.0, noise: float = 0.0, seed: int | None = N
     True
     """
     n = check_int(n, "n")
+    check_size(n, n)
     kappa = check_real(kappa, "kappa", strict=True)
     noise = check_noise(noise)
     seed = resolve_seed(seed)
@@ -596,6 +603,7 @@ def gravity(
     [1.0, 2.0]
     """
     n = check_int(n, "n")
+    check_size(n, n)
     example = check_choice(example, "example", (1, 2, 3))
     a = check_real(a, "a", minimum=None)
     b = check_real(b, "b", minimum=None)
@@ -679,6 +687,7 @@ def deblur1d(n: int, *, width: float = 0.03, noise: float = 0.0, seed: int | Non
     0.02
     """
     n = check_int(n, "n")
+    check_size(n, n)
     width = check_real(width, "width", strict=True)
     noise = check_noise(noise)
     seed = resolve_seed(seed)

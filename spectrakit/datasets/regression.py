@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._common import check_int, check_noise, check_real, make_dataset, resolve_seed
+from ._common import check_int, check_noise, check_real, check_size, make_dataset, resolve_seed
 
 __all__ = ["ridge_regression"]
 
@@ -102,6 +102,7 @@ def ridge_regression(
     """
     n = check_int(n, "n")
     p = check_int(p, "p", minimum=1)
+    check_size(n, p, name="n and p")
     decay = check_real(decay, "decay", strict=True)
     source = check_real(source, "source")
     noise = check_noise(noise)

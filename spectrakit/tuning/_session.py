@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..core.checks import check_reg
+from ..core.checks import check_memory, check_reg, reg_count
 
 __all__ = ["Session", "FilterSession"]
 
@@ -138,6 +138,11 @@ class FilterSession(Session):
 
     def _set_grid(self, reg_grid, default) -> None:
         """``reg_grid`` checked (at least 3 values), or ``default()`` when it is None."""
+        if reg_grid is not None:
+            # the grid's copy and the path's values per reg (norms, criteria, factors' rows)
+            check_memory(64.0 * reg_count(reg_grid), "cpu", name="reg_grid",
+                         what=f"a path over {reg_count(reg_grid)} reg values",
+                         alternative="Use a grid of a few hundred values (numpy.logspace(-8, 0, 201)).")
         grid = default() if reg_grid is None else check_reg(reg_grid, "reg_grid")
         if grid.shape[0] < 3:
             raise ValueError("reg_grid needs at least 3 values to score the path.")

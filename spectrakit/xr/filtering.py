@@ -193,6 +193,13 @@ def prepare(A, b, *, L=None, x_true=None, noise_norm=None, device=None, dtype=No
             "A.rename(x='pixel') (and the same for b or x_true)."
         )
     batch_shape = tuple(shape_of(b_data)[:-1])
+    n_rhs = float(np.prod(batch_shape)) if batch_shape else 1.0
+    # b, its coefficients, the unpenalized part and the truth: about (2 m + 2 n) per right-hand side
+    check_memory(
+        itemsize(dtype) * n_rhs * (2 * m + 2 * n), device, name="b",
+        what=f"{n_rhs:.4g} right-hand side(s) of {m} rows (and their solutions' {n} columns)",
+        alternative="Use fewer right-hand sides per call, or chunk b along its other dims with dask (b.chunk(...)).",
+    )
     b_t = to_tensor(b_data, "b", device, dtype).reshape(-1, m)
 
     if kernel:
