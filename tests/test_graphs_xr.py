@@ -636,7 +636,7 @@ def test_memory_error_gives_the_estimate_and_the_alternative(moons, monkeypatch)
 
     pts, _ = moons
     monkeypatch.setattr(checks, "available_bytes", lambda device: 1000.0)
-    with pytest.raises(MemoryError, match=r"points: a dense 240 x 240 adjacency .* GiB.*sparse"):
+    with pytest.raises(MemoryError, match=r"points: a dense 240 x 240 adjacency .* needs about [0-9.]+ MiB.*sparse"):
         xg.graph(pts, **CPU)
 
 
