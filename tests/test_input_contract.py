@@ -187,6 +187,8 @@ def test_read_only_arrays_are_used_without_a_warning_and_untouched(problem):
                              device="cpu"), "b"),
     (lambda p: sk.RegularizationSession.from_problem(p, reg_grid=np.broadcast_to(np.ones(1), (10**9,)),
                                                      device="cpu"), "reg_grid"),
+    (lambda p: sk.learning_curve(np.arange(1, 51.0) ** -1.5, np.arange(1, 51.0) ** -1.25,
+                                 n=np.broadcast_to(np.full(1, 10.0), (10**9,)), reg=0.1, device="cpu"), "n and reg"),
 ])
 def test_oversize_requests_are_refused_before_allocating(problem, call, name):
     with pytest.raises(MemoryError, match=f"^{name}: .*needs about .* over the limit"):

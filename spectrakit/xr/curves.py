@@ -41,7 +41,7 @@ import torch
 import xarray as xr
 
 from ..core import curves as core
-from ..core.checks import check_reg
+from ..core.checks import check_memory, check_reg, itemsize
 from ._apply import apply_core, compute_settings, is_dask, raw, settings_attrs, to_numpy, to_tensor
 
 __all__ = [
@@ -274,7 +274,14 @@ def learning_curve(
     lam, c, extra = _spectrum_and_target(eigenvalues, coefs, device, dtype)
     n_arr, n_dims = _grid_of(n, "n")
     p_arr, p_dims = _grid_of(value, name, method)
-    n_t, p_t = torch.as_tensor(n_arr), torch.as_tensor(p_arr)
+    points = float(n_arr.size) * float(p_arr.size)
+    # per point of the grids: the per-mode terms (a few arrays of P modes) and the curves
+    check_memory(
+        itemsize(lam.dtype) * points * (4 * lam.shape[-1] + 8), lam.device, name=f"n and {name}",
+        what=f"learning curves at {n_arr.size} x {p_arr.size} grid points over {lam.shape[-1]} modes",
+        alternative=f"Use grids of a few hundred values of n and {name} (numpy.geomspace), or fewer modes.",
+    )
+    n_t, p_t = torch.as_tensor(np.array(n_arr)), torch.as_tensor(np.array(p_arr))
     attrs = {"method": method, "noise": float(noise), **settings_attrs(lam.device, lam.dtype)}
     if method == "ridge":
         result = core.ridge_learning_curve(lam, c, noise, n_t, p_t)
