@@ -189,10 +189,25 @@ def test_read_only_arrays_are_used_without_a_warning_and_untouched(problem):
                                                      device="cpu"), "reg_grid"),
     (lambda p: sk.learning_curve(np.arange(1, 51.0) ** -1.5, np.arange(1, 51.0) ** -1.25,
                                  n=np.broadcast_to(np.full(1, 10.0), (10**9,)), reg=0.1, device="cpu"), "n and reg"),
+    (lambda p: sk.model_collapse(0.5, 10, 100, 10**10), "generations"),
 ])
 def test_oversize_requests_are_refused_before_allocating(problem, call, name):
     with pytest.raises(MemoryError, match=f"^{name}: .*needs about .* over the limit"):
         call(problem)
+
+
+def test_lobpcg_keeps_the_accuracy_its_docstring_states():
+    # the docstring says: eigenvalues to about 1e-8 relative with the default tolerance
+    from spectrakit.core.graphs import graph_spectrum
+
+    n = 400
+    W = torch.zeros(n, n, dtype=F64)
+    idx = torch.arange(n - 1)
+    W[idx, idx + 1] = W[idx + 1, idx] = 1.0
+    W[0, n - 1] = W[n - 1, 0] = 1.0  # a ring: eigenvalues 2 - 2 cos(2 pi j / n)
+    exact = np.sort(2 - 2 * np.cos(2 * np.pi * np.arange(n) / n))[:6]
+    got = graph_spectrum(W, 6, solver="lobpcg", kind="combinatorial").values.numpy()
+    np.testing.assert_allclose(got, exact, rtol=1e-6, atol=1e-8)
 
 
 def test_max_memory_lowers_the_limit_and_is_checked(problem):

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 
 from ...options import resolve_device, resolve_dtype
-from ..checks import check_finite, seeded_generator
+from ..checks import check_finite, check_memory, seeded_generator
 from ._common import _check_int, _noise, _spectrum
 
 __all__ = [
@@ -30,6 +30,9 @@ __all__ = [
 def _generations(generations) -> torch.Tensor:
     if isinstance(generations, numbers.Integral) and not isinstance(generations, bool):
         g = _check_int(generations, "generations", 0)
+        # the generations' grid and the error over it, float64
+        check_memory(16.0 * (g + 1), "cpu", name="generations", what=f"{g + 1} generations",
+                     alternative="Pass the generations to evaluate as a list (e.g. [0, 10, 100, 1000]).")
         return torch.arange(g + 1, dtype=torch.float64)
     t = torch.as_tensor(generations, dtype=torch.float64)
     if t.ndim != 1 or t.numel() == 0 or bool((t < 0).any()) or bool((t != torch.round(t)).any()):

@@ -314,7 +314,10 @@ def laplacian_eigh(
     on a GPU dense up to n = 10,000 where it fits; on the CPU shift-invert for sparse
     matrices (at most 5 % nonzeros), dense up to n = 10,000, Lanczos beyond. The sparse
     solvers run in float64 (complex128) on the CPU and return on L's device and dtype.
-    ``tol``: ARPACK's relative accuracy (default 0, machine precision). Unlike
+    ``tol``: ARPACK's relative accuracy (default 0: machine precision); for ``"lobpcg"``
+    the residual tolerance (default scipy's ``n sqrt(eps)``: eigenvalues to about 1e-8
+    relative and residuals near 1e-5, not machine precision; pass a smaller ``tol`` or
+    use ``"shift_invert"`` for more). Unlike
     :func:`graph_spectrum` this does not deflate the null space, so an exactly repeated
     zero eigenvalue (a disconnected graph) is best left to :func:`graph_spectrum`.
 
@@ -404,7 +407,8 @@ def graph_spectrum(
         (one vector per connected component, ``1_C`` or ``D^{1/2} 1_C``, largest component
         first), so a disconnected graph's repeated zero eigenvalue is found exactly.
     tol, seed, max_iter
-        ARPACK's / LOBPCG's tolerance (default machine precision), the seed of the start
+        ARPACK's tolerance (default machine precision) or LOBPCG's (default scipy's
+        ``n sqrt(eps)`` on the residuals: eigenvalues to about 1e-8 relative), the seed of the start
         vector, and the most iterations.
 
     Returns
