@@ -49,6 +49,9 @@ def test_notebook_teaches_the_public_api(path):
         if cell.cell_type == "code":
             found = _PRIVATE_IMPORT.findall(cell.source)
             assert not found, f"cell {i} imports a non-public module: {found}"
+        else:  # nor does the text send a student there
+            found = re.findall(r"spectrakit\.(?:core|testing)\b[\w.]*", cell.source)
+            assert not found, f"markdown cell {i} points to a non-public module: {found}"
 
 
 def test_the_public_api_check_catches_what_it_should():
