@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.checks import check_memory, check_reg, reg_count
+from ..xr.choose import choose
 
 __all__ = ["Session", "FilterSession"]
 
@@ -166,8 +167,6 @@ class FilterSession(Session):
 
     def _default_reg(self) -> float:
         """GCV's choice on the path in force (the first signal of a batch): the starting reg."""
-        from ..xr.filtering import choose
-
         return choose(self.first_signal(self.path), "gcv")
 
     def choices(self, *args, **params) -> dict[str, float]:
@@ -175,8 +174,6 @@ class FilterSession(Session):
         :func:`spectrakit.choose`; a criterion without a choice on this grid (no noise
         level for the discrepancy principle, no L-curve corner) is left out. With the
         truth known, ``min_error`` is the best reg on the grid."""
-        from ..xr.filtering import choose
-
         path = self.first_signal(self.path_for(*args, **params))
         out = {}
         for criterion in self.criteria:

@@ -111,13 +111,11 @@ class RegularizationSession(FilterSession):
     def truth(self) -> xr.DataArray | None:
         """The true solution of the first right-hand side over the solution's dim (with its
         coords), or None when it is unknown."""
-        p = self.problem
-        if p.x_true is None:
+        if self.problem.x_true is None:
             return None
-        col = p.col_coords.get(p.col)
-        n = p.x_true.shape[-1]
-        values = np.asarray(p.x_true[0].detach().cpu(), dtype=float)
-        return xr.DataArray(values, dims=p.col, coords={p.col: col.values if col is not None else np.arange(n)})
+        col, values = self.solution_axis()
+        return xr.DataArray(np.asarray(self.problem.x_true[0].detach().cpu(), dtype=float), dims=col,
+                            coords={col: values})
 
     def solution_axis(self) -> tuple[str, np.ndarray]:
         """The solution's dim and its coordinate values (0..n-1 without a coordinate)."""

@@ -41,7 +41,7 @@ from ..core.checks import check_real, check_reg
 from ..core.threads import single_thread_if_small
 from ..xr.graphs import adjusted_rand_index
 from ..xr._apply import compute_settings, dtype_name, to_numpy, to_tensor
-from ..xr.filtering import choose
+from ..xr.choose import choose
 from ._cache import LRUCache
 from ._session import FilterSession, Session
 

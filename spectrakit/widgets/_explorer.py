@@ -129,9 +129,10 @@ class ExplorerBase(ExplorerFront):
         session = self.session
         path = choices = None
         if self._draws_path:
-            new_path = session.path_for(**{k: v for k, v in params.items() if k != "reg"})
+            settings = {k: v for k, v in params.items() if k != "reg"}  # what the path depends on
+            new_path = session.path_for(**settings)
             if new_path is not self._path_drawn:
-                path, choices = new_path, session.choices(**{k: v for k, v in params.items() if k != "reg"})
+                path, choices = new_path, session.choices(**settings)
         answer = session.apply(**params)
         self._show_applied(self._applied(answer, params), path, choices)
 
